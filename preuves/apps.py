@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PreuvesConfig(AppConfig):
+    name = "preuves"
+    verbose_name = "Preuves"

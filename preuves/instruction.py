@@ -1,0 +1,328 @@
+"""The instruction of a proof dossier (DSR §4.5): the queue, verdicts requirement by
+requirement, requests for complements, the INS conformity visit, the instruction time
+net of suspensions, and the closing of the instruction."""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from candidatures.enums import CandidatureState, SollicitationPhase, SollicitationStatus
+from candidatures.models import Candidature, Exigence, Sollicitation
+from candidatures.permissions import is_company_member, runs_procedure
+from candidatures.proof_kinds import MO, VIDEO_CAPTURE_MIME_TYPES
+from candidatures.services.candidature import _apply, candidature_url, notify_company
+from candidatures.services.sollicitation import sollicitation_open
+from preuves.depot import _applicable
+from preuves.enums import Verdict
+from preuves.models import ExigenceVerdict, VisiteConformite
+from preuves.services import FileRule, fichier_receive
+from segur_portal.clocks import (
+    deadline_after_calendar_days,
+    deadline_after_working_days,
+    deadline_with_suspensions,
+    due_display,
+    format_paris_datetime,
+    one_working_day_before,
+    running_duration,
+)
+from segur_portal.services import notification_send
+
+S = CandidatureState
+INDICATIVE_INSTRUCTION_TIME = timedelta(weeks=6)
+VISIT_WITHIN_DAYS = 28
+RECORDING_WORKING_DAYS = 2
+RECORDING_RULE = FileRule(
+    VIDEO_CAPTURE_MIME_TYPES, 50 * MO, "vidéo MP4, MOV, AVI ou FLV ; 50 Mo au plus"
+)
+
+
+def _require_instructor(actor) -> None:
+    if not runs_procedure(actor):
+        raise PermissionDenied("Seuls les instructeurs de l’ANS instruisent les preuves.")
+
+
+def instruction_queue():
+    """First in, first out by the reception of the complete dossier; a dossier that lost
+    its place by not answering within 24 h goes behind (DSR §4.5)."""
+    return (
+        Candidature.objects.filter(state__in=[S.DOSSIER_SOUMIS, S.EN_INSTRUCTION])
+        .select_related("editeur", "campagne__dsr", "instructeur")
+        .order_by(F("depriorisee_at").asc(nulls_first=True), "dossier_submitted_at", "pk")
+    )
+
+
+def instruction_take(*, candidature: Candidature, actor, now=None) -> Candidature:
+    now = now or timezone.now()
+    _require_instructor(actor)
+
+    def after(locked: Candidature) -> None:
+        locked.instructeur = actor
+        locked.instruction_started_at = now
+
+    candidature = _apply(
+        candidature=candidature, name="take_instruction", actor=actor, now=now, after=after
+    )
+    notify_company(
+        candidature,
+        title=f"Instruction commencée — {candidature.nom_commercial}",
+        body=f"L’ANS a commencé l’instruction des preuves de la candidature {candidature.reference}.",
+    )
+    return candidature
+
+
+def _latest_verdicts(candidature: Candidature) -> dict[int, ExigenceVerdict]:
+    latest = {}
+    for verdict in ExigenceVerdict.objects.filter(candidature=candidature).order_by("at", "pk"):
+        latest[verdict.exigence_id] = verdict
+    return latest
+
+
+def verdict_record(
+    *, candidature: Candidature, exigence: Exigence, verdict: str, comment: str, actor, now=None
+) -> ExigenceVerdict:
+    """Conforme or non conforme; a request for complements goes through
+    complement_request, which also asks the editor."""
+    now = now or timezone.now()
+    _require_instructor(actor)
+    if candidature.state != S.EN_INSTRUCTION:
+        raise ValidationError("Prenez d’abord la candidature en instruction.")
+    if verdict not in {Verdict.CONFORME, Verdict.NON_CONFORME}:
+        raise ValidationError({"verdict": "Choisissez « conforme » ou « non conforme »."})
+    if verdict == Verdict.NON_CONFORME and not comment.strip():
+        raise ValidationError({"comment": "Dites en quoi l’exigence n’est pas satisfaite."})
+    if not _applicable(candidature).filter(pk=exigence.pk).exists():
+        raise ValidationError("Cette exigence ne fait pas partie du dossier de la candidature.")
+    return ExigenceVerdict.objects.create(
+        candidature=candidature,
+        exigence=exigence,
+        verdict=verdict,
+        comment=comment.strip(),
+        by=actor,
+        at=now,
+    )
+
+
+def complement_request(
+    *, candidature: Candidature, exigences: list[Exigence], text: str, actor, now=None
+) -> Sollicitation:
+    """Ask the editor for complements on some requirements: a sollicitation linked to
+    them (its clocks apply), and the editor may change their proofs only, until J7."""
+    now = now or timezone.now()
+    _require_instructor(actor)
+    if candidature.state != S.EN_INSTRUCTION:
+        raise ValidationError("Prenez d’abord la candidature en instruction.")
+    errors = {}
+    if not exigences:
+        errors["exigences"] = "Cochez au moins une exigence concernée."
+    if not text.strip():
+        errors["text"] = "Écrivez la demande adressée à l’éditeur."
+    if errors:
+        raise ValidationError(errors)
+    applicable = set(_applicable(candidature).values_list("pk", flat=True))
+    if any(exigence.pk not in applicable for exigence in exigences):
+        raise ValidationError("Une exigence choisie ne fait pas partie du dossier.")
+    with transaction.atomic():
+        sollicitation = sollicitation_open(
+            candidature=candidature, actor=actor, text=text, now=now, exigences=exigences
+        )
+        ExigenceVerdict.objects.bulk_create(
+            ExigenceVerdict(
+                candidature=candidature,
+                exigence=exigence,
+                verdict=Verdict.COMPLEMENT,
+                comment=text.strip(),
+                by=actor,
+                at=now,
+            )
+            for exigence in exigences
+        )
+    return sollicitation
+
+
+def instruction_missing(candidature: Candidature) -> list[str]:
+    """What prevents closing the instruction."""
+    missing = []
+    verdicts = _latest_verdicts(candidature)
+    undecided = [
+        exigence.identifier
+        for exigence in _applicable(candidature).order_by("position")
+        if exigence.pk not in verdicts or verdicts[exigence.pk].verdict == Verdict.COMPLEMENT
+    ]
+    if undecided:
+        missing.append(
+            f"{len(undecided)} exigence(s) sans verdict définitif, dont " + ", ".join(undecided[:5])
+        )
+    if candidature.sollicitations.filter(status=SollicitationStatus.OUVERTE).exists():
+        missing.append("une sollicitation attend encore la réponse de l’éditeur")
+    return missing
+
+
+def instruction_close(*, candidature: Candidature, actor, now=None) -> Candidature:
+    """Every requirement has its verdict: the proofs are validated, the convention
+    step opens."""
+    now = now or timezone.now()
+    _require_instructor(actor)
+
+    def check(locked: Candidature) -> None:
+        missing = instruction_missing(locked)
+        if missing:
+            raise ValidationError(
+                "L’instruction ne peut pas encore être close : " + " ; ".join(missing) + "."
+            )
+
+    def after(locked: Candidature) -> None:
+        from college.tasks import convention_issue
+
+        locked.instruction_closed_at = now
+        # The convention is rendered by a worker, after the commit (college.services).
+        transaction.on_commit(lambda: convention_issue.delay(locked.pk, actor.pk), robust=True)
+
+    candidature = _apply(
+        candidature=candidature,
+        name="close_instruction",
+        actor=actor,
+        now=now,
+        check=check,
+        after=after,
+    )
+    notify_company(
+        candidature,
+        title=f"Instruction des preuves terminée — {candidature.nom_commercial}",
+        body=f"L’ANS a terminé l’instruction des preuves de la candidature "
+        f"{candidature.reference}. La convention de référencement va vous être adressée.",
+    )
+    return candidature
+
+
+# Instruction time, net of suspensions
+
+
+def instruction_clock_events(candidature: Candidature, now: datetime) -> list[tuple[datetime, str]]:
+    """Start at the reception of the complete dossier; paused from each request of the
+    agency during instruction until the answer (DSR §4.5); stopped when closed."""
+    if candidature.dossier_submitted_at is None:
+        return []
+    events = [(candidature.dossier_submitted_at, "start")]
+    for sollicitation in candidature.sollicitations.filter(
+        phase=SollicitationPhase.INSTRUCTION
+    ).order_by("opened_at"):
+        events.append((sollicitation.opened_at, "pause"))
+        ended = sollicitation.answered_at or sollicitation.expired_at
+        if ended is not None and ended <= now:
+            events.append((ended, "resume"))
+    if candidature.instruction_closed_at and events[-1][1] != "pause":
+        events.append((candidature.instruction_closed_at, "stop"))
+    return events
+
+
+def instruction_time(candidature: Candidature, now: datetime | None = None) -> dict | None:
+    now = now or timezone.now()
+    events = instruction_clock_events(candidature, now)
+    if not events:
+        return None
+    elapsed = running_duration(events=events, now=now)
+    return {
+        "elapsed": elapsed,
+        "elapsed_days": elapsed.total_seconds() / 86400,
+        "indicative_days": INDICATIVE_INSTRUCTION_TIME.days,
+        "paused": events[-1][1] == "pause",
+        "over": elapsed > INDICATIVE_INSTRUCTION_TIME,
+        "indicative_end": deadline_with_suspensions(
+            events=events, duration=INDICATIVE_INSTRUCTION_TIME, now=now
+        ),
+    }
+
+
+# The INS conformity visit
+
+
+def visite_schedule(*, candidature: Candidature, scheduled_for: datetime, actor, now=None):
+    now = now or timezone.now()
+    _require_instructor(actor)
+    if candidature.state != S.EN_INSTRUCTION or candidature.instruction_started_at is None:
+        raise ValidationError("La visite se programme pendant l’instruction.")
+    latest = deadline_after_calendar_days(candidature.instruction_started_at, VISIT_WITHIN_DAYS)
+    if not (now <= scheduled_for < latest):
+        raise ValidationError(
+            {
+                "scheduled_for": "La visite de conformité se tient dans les 4 semaines suivant le "
+                f"début de l’instruction, au plus tard le {due_display(latest)}."
+            }
+        )
+    visite, _ = VisiteConformite.objects.update_or_create(
+        candidature=candidature,
+        defaults={
+            "scheduled_for": scheduled_for,
+            "scheduled_by": actor,
+            "scheduled_at": now,
+            "recording_due_at": deadline_after_working_days(scheduled_for, RECORDING_WORKING_DAYS),
+            "reminder_sent_at": None,
+            "overdue_notified_at": None,
+        },
+    )
+    notify_company(
+        candidature,
+        title=f"Visite de conformité INS — {candidature.nom_commercial}",
+        body=f"La visite de conformité est fixée au {format_paris_datetime(scheduled_for)}. "
+        f"Son enregistrement vidéo, audio compris, est à déposer au plus tard le "
+        f"{due_display(visite.recording_due_at)} (2 jours ouvrés après la visite).",
+    )
+    return visite
+
+
+def visite_recording_upload(*, candidature: Candidature, upload, actor, now=None):
+    now = now or timezone.now()
+    if not is_company_member(actor, candidature):
+        raise PermissionDenied
+    visite = VisiteConformite.objects.filter(candidature=candidature).first()
+    if visite is None or now < visite.scheduled_for:
+        raise ValidationError("L’enregistrement se dépose après la visite de conformité.")
+    if now >= candidature.campagne.j7:
+        raise ValidationError("Les échanges sur les preuves sont clos (J7).")
+    visite.recording = fichier_receive(
+        upload=upload, rule=RECORDING_RULE, editeur=candidature.editeur, actor=actor
+    )
+    visite.recording_received_at = now
+    visite.save(update_fields=["recording", "recording_received_at"])
+    return visite
+
+
+def visites_sweep(*, now: datetime) -> int:
+    """A reminder on the morning of the last working day; the instructor told once when
+    the recording is late. Each recorded once: repeated sweeps change nothing."""
+    handled = 0
+    pending = VisiteConformite.objects.filter(recording__isnull=True).select_related(
+        "candidature__editeur", "scheduled_by"
+    )
+    for visite in pending:
+        candidature = visite.candidature
+        if visite.overdue_notified_at is None and now >= visite.recording_due_at:
+            if VisiteConformite.objects.filter(pk=visite.pk, overdue_notified_at=None).update(
+                overdue_notified_at=now
+            ):
+                notification_send(
+                    recipients=[visite.scheduled_by],
+                    title=f"Enregistrement de visite en retard — {candidature.reference}",
+                    body=f"L’enregistrement de la visite du {format_paris_datetime(visite.scheduled_for)} "
+                    f"était attendu au plus tard le {due_display(visite.recording_due_at)}.",
+                    url=candidature_url(candidature),
+                )
+                handled += 1
+        elif (
+            visite.reminder_sent_at is None
+            and one_working_day_before(visite.recording_due_at) <= now < visite.recording_due_at
+            and now >= visite.scheduled_for
+        ) and VisiteConformite.objects.filter(pk=visite.pk, reminder_sent_at=None).update(
+            reminder_sent_at=now
+        ):
+            notify_company(
+                candidature,
+                title=f"Enregistrement de la visite attendu — {candidature.nom_commercial}",
+                body="Déposez l’enregistrement vidéo de la visite de conformité au plus tard le "
+                f"{due_display(visite.recording_due_at)}.",
+            )
+            handled += 1
+    return handled
