@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CollegeConfig(AppConfig):
+    name = "college"
+    verbose_name = "Collège"
