@@ -1,0 +1,257 @@
+"""The whole procedure in the browser, across the four roles: from the CGU to an
+attestation verified by the public, then withdrawn; and the collège's réserves."""
+
+import hashlib
+import re
+from datetime import timedelta
+
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from candidatures.enums import CandidatureState
+from candidatures.models import Candidature
+from college.models import Attestation, Seance
+from tests.college.phase3 import mandataire, on_agenda, seance_today, signed_candidature
+from tests.e2e.conftest import login, screenshot
+from tests.e2e.steps import (
+    accept_cgu_and_declare_company,
+    file_candidature,
+    fill_eligibility,
+    logout,
+)
+from tests.factories import TEST_PASSWORD, CampagneFactory, UserFactory
+from tests.preuves import corpus
+from tests.preuves.dossiers import published_rem
+
+S = CandidatureState
+
+
+def _nav(page, name: str):
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name=name).click()
+
+
+def _send(page, identifier: str, path):
+    item = page.locator("[data-item]", has_text=identifier)
+    item.locator("input[type=file]").set_input_files(str(path))
+    item.get_by_role("button", name="Envoyer").click()
+    expect(
+        page.locator("[data-item]", has_text=identifier).locator(".fichier-statut")
+    ).to_have_text(re.compile("Acceptée"))
+
+
+def _decide(page, candidature, kind: str, text: str, reserves=()):
+    article = page.locator("article", has_text=candidature.reference)
+    article.get_by_text(kind, exact=True).click()
+    article.get_by_label("Texte de la décision").fill(text)
+    for index, (reserve, exigences) in enumerate(reserves):
+        article.get_by_label(re.compile(r"^\s*Réserve(\s|$)")).nth(index).fill(reserve)
+        article.get_by_label(re.compile("^\\s*Exigences concernées")).nth(index).fill(exigences)
+    article.get_by_role("button", name="Enregistrer la décision").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Décision enregistrée pour {candidature.reference}"
+    )
+
+
+def test_from_the_cgu_to_a_verified_attestation_then_withdrawn(page, tmp_path):
+    version = published_rem()
+    campagne = CampagneFactory(dsr=version.dsr)
+    editor = UserFactory(email="claire@logmed.example", first_name="Claire", last_name="Dupont")
+    UserFactory(instructeur=True, email="instructrice@ans.example")
+    UserFactory(college=True, email="membre@ans.example", first_name="Paul", last_name="Collège")
+    UserFactory(admin=True, email="admin@ans.example")
+
+    # Éditeur — phase 1.
+    login(page, editor.email, TEST_PASSWORD)
+    accept_cgu_and_declare_company(page)
+    file_candidature(page, campagne)
+    page.get_by_role("button", name="Soumettre la candidature administrative").click()
+    candidature = Candidature.objects.get()
+    logout(page)
+    login(page, "instructrice@ans.example", TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/")
+    page.get_by_role("button", name="Valider la candidature administrative").click()
+    logout(page)
+    login(page, editor.email, TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/")
+    fill_eligibility(page, tmp_path)
+    page.get_by_role("link", name="Retour à la candidature").click()
+    page.get_by_role("button", name="Soumettre le formulaire d’éligibilité").click()
+    logout(page)
+    login(page, "instructrice@ans.example", TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/")
+    page.get_by_role("button", name="Valider l’éligibilité").click()
+    logout(page)
+
+    # Éditeur — phase 2: the proofs, checked in-process here, and the CNDA status.
+    files = {
+        "INS.01.01.01": ("saisie.mp4", corpus.mp4_bytes()),
+        "INS.01.01.02": ("appels.log", b"appel INSi : identite qualifiee\n"),
+        "INS.01.02.01": ("homologation.pdf", corpus.pdf_bytes()),
+        "SSI.07": ("chiffrement.png", corpus.png_bytes()),
+    }
+    login(page, editor.email, TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/")
+    page.get_by_role("link", name="Déposer les preuves").click()
+    for identifier, (name, content) in files.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        _send(page, identifier, path)
+    gazelle = page.locator("[data-item]", has_text="GAZ.05.01.01")
+    gazelle.get_by_label("Ou le lien https vers le rapport").fill("https://gazelle.example/r/1")
+    gazelle.get_by_role("button", name="Enregistrer le lien").click()
+    page.get_by_label(re.compile("Statut des homologations CNDA")).select_option("certifie")
+    page.get_by_role("button", name="Enregistrer le statut").click()
+    page.get_by_role("button", name="Soumettre le dossier de preuves complet").click()
+    expect(page.get_by_role("status")).to_contain_text("Dossier de preuves complet soumis")
+    logout(page)
+
+    # Instructrice — phase 3: every requirement conforme, instruction closed.
+    login(page, "instructrice@ans.example", TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/preuves/")
+    page.get_by_role("button", name="Prendre en instruction").click()
+    for identifier in ("GAZ.05", "INS.01", "SSI.07"):
+        page.get_by_label(f"Verdict sur {identifier}").select_option("conforme")
+        page.locator(f"#exigence-{version.exigences.get(identifier=identifier).pk}").get_by_role(
+            "button", name="Enregistrer le verdict"
+        ).click()
+    page.get_by_role("button", name="Clore l’instruction : preuves validées").click()
+    expect(page.get_by_role("status")).to_contain_text("Instruction close")
+    logout(page)
+
+    # Éditeur: the convention, issued on closing, signed with the password.
+    seance = Seance.objects.create(
+        date=timezone.localdate(), starts_at=timezone.now() + timedelta(minutes=1)
+    )
+    login(page, editor.email, TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/")
+    page.get_by_role("link", name="Lire et signer la convention").click()
+    page.get_by_label("Mot de passe de votre compte").fill(TEST_PASSWORD)
+    page.locator("label[for=id_consent]").click()
+    screenshot(page, "procedure-sign")
+    page.get_by_role("button", name="Signer la convention").click()
+    expect(page.get_by_role("status")).to_contain_text("Convention signée")
+    expect(page.get_by_text(re.compile("Inscrite à la séance du collège"))).to_be_visible()
+    logout(page)
+
+    # Membre du collège: the séance, its decision, its closing.
+    login(page, "membre@ans.example", TEST_PASSWORD)
+    _nav(page, "Séances du collège")
+    page.get_by_role("link", name=re.compile(f"{seance.starts_at:%Y}")).first.click()
+    # The member opening the séance is ticked present already.
+    expect(
+        page.get_by_role("group", name="Membres présents").get_by_label("Paul Collège")
+    ).to_be_checked()
+    page.get_by_role("button", name="Ouvrir la séance").click()
+    expect(page.get_by_role("status")).to_contain_text("Séance ouverte")
+    _decide(page, candidature, "Référencement attribué sans réserve", "Conforme au REM.")
+    screenshot(page, "procedure-seance")
+    page.get_by_role("button", name="Clore la séance").click()
+    expect(page.get_by_role("status")).to_contain_text("Séance close")
+    expect(page.get_by_role("link", name="Procès-verbal de la séance (PDF)")).to_be_visible()
+    logout(page)
+
+    # Éditeur: the attestation.
+    attestation = Attestation.objects.get(candidature=candidature)
+    login(page, editor.email, TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/")
+    expect(page.get_by_role("heading", name=re.compile(attestation.numero))).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger l’attestation (PDF)").click()
+    pdf = tmp_path / "attestation.pdf"
+    download.value.save_as(pdf)
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() == attestation.sha256
+    screenshot(page, "procedure-referencee")
+    logout(page)
+
+    # The public: the registry, the verification page, the file checked.
+    page.goto("/registre/")
+    page.get_by_role("link", name=attestation.numero).click()
+    expect(page.get_by_text("Attestation valide")).to_be_visible()
+    page.get_by_label(re.compile("Fichier d’attestation|attestation", re.I)).first.set_input_files(
+        str(pdf)
+    )
+    page.get_by_role("button", name=re.compile("Vérifier")).click()
+    expect(page.get_by_text(re.compile("empreinte SHA-256 identique"))).to_be_visible()
+    screenshot(page, "procedure-verifier")
+
+    # Administrateur: déréférencement; the public page says so.
+    login(page, "admin@ans.example", TEST_PASSWORD)
+    page.goto(f"/candidatures/{candidature.pk}/")
+    page.get_by_text("Déréférencer ce logiciel").click()
+    page.get_by_label("Motif").fill("Défaut de sécurité non corrigé dans les délais.")
+    page.get_by_role("button", name="Déréférencer", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Logiciel déréférencé")
+    logout(page)
+    page.goto(f"/verifier/{attestation.numero}/")
+    expect(page.get_by_text(re.compile("Attestation retirée le"))).to_be_visible()
+    expect(page.get_by_text("Défaut de sécurité non corrigé dans les délais.")).to_be_visible()
+
+
+def test_reserves_non_bloquantes_lifted_and_reserves_bloquantes_refused(page, tmp_path):
+    lifted, refused = signed_candidature(), signed_candidature()
+    seance = seance_today()
+    for candidature in (lifted, refused):
+        on_agenda(seance, candidature)
+    UserFactory(college=True, email="membre@ans.example", first_name="Paul", last_name="Collège")
+
+    login(page, "membre@ans.example", TEST_PASSWORD)
+    page.goto(f"/college/seances/{seance.pk}/")
+    # The member opening the séance is ticked present already.
+    expect(
+        page.get_by_role("group", name="Membres présents").get_by_label("Paul Collège")
+    ).to_be_checked()
+    page.get_by_role("button", name="Ouvrir la séance").click()
+    _decide(
+        page,
+        lifted,
+        "Référencement non attribué : réserves non bloquantes",
+        "Une correction mineure à apporter.",
+        [("L’INS doit s’afficher dans l’en-tête du dossier.", "INS.01")],
+    )
+    _decide(
+        page,
+        refused,
+        "Référencement refusé : réserves bloquantes",
+        "Le DMP n’est pas alimenté.",
+        [("Alimentation du DMP absente.", "DMP.02"), ("Chiffrement absent.", "SSI.07")],
+    )
+    screenshot(page, "procedure-reserves-seance")
+    page.get_by_role("button", name="Clore la séance").click()
+    expect(page.get_by_role("status")).to_contain_text("Séance close")
+    logout(page)
+
+    # The refused one reads why.
+    login(page, mandataire(refused).email, TEST_PASSWORD)
+    page.goto(f"/candidatures/{refused.pk}/")
+    expect(page.get_by_role("heading", name=re.compile("^Refusée le"))).to_be_visible()
+    expect(page.get_by_text("Alimentation du DMP absente.")).to_be_visible()
+    logout(page)
+
+    # The other answers its réserve with a file.
+    login(page, mandataire(lifted).email, TEST_PASSWORD)
+    page.goto(f"/candidatures/{lifted.pk}/")
+    expect(page.get_by_text(re.compile("Réserves à lever au plus tard le"))).to_be_visible()
+    capture = tmp_path / "en-tete-ins.png"
+    capture.write_bytes(corpus.png_bytes())
+    reserve = page.locator("article.portal-reserve")
+    reserve.get_by_label("Ce qui a été corrigé").fill("L’INS s’affiche désormais (version 4.2.2).")
+    reserve.get_by_label(re.compile("Preuves de la correction")).set_input_files(str(capture))
+    reserve.get_by_role("button", name="Répondre à la réserve 1").click()
+    expect(page.get_by_role("status")).to_contain_text("Réponse à la réserve 1 envoyée")
+    screenshot(page, "procedure-reserve-answered")
+    logout(page)
+
+    # The instructor lifts it: referenced.
+    login(page, lifted.instructeur.email, TEST_PASSWORD)
+    page.goto(f"/candidatures/{lifted.pk}/")
+    page.get_by_role("button", name="Lever la réserve 1").click()
+    expect(page.get_by_role("status")).to_contain_text("Réserve 1 levée")
+    lifted.refresh_from_db()
+    refused.refresh_from_db()
+    assert (lifted.state, refused.state) == (S.REFERENCEE, S.REFUSEE)
+    logout(page)
+    page.goto("/registre/")
+    expect(page.get_by_role("link", name=lifted.attestation.numero)).to_be_visible()
+    expect(
+        page.get_by_text(refused.nom_commercial + " " + refused.version_technique)
+    ).to_have_count(0)

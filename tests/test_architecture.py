@@ -1,0 +1,93 @@
+"""Rules of the house, checked on the code itself."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.template.loader import get_template
+
+ROOT = Path(settings.BASE_DIR)
+OUR_APPS = ["segur_portal", "candidatures", "preuves", "college"]
+# Foreign keys to a user that may cascade: data that belongs to the user alone.
+USER_FK_CASCADE_ALLOWED = {("segur_portal", "Notification", "recipient")}
+
+
+def _our_models():
+    for app_label in OUR_APPS:
+        yield from apps.get_app_config(app_label).get_models()
+
+
+def test_foreign_keys_to_users_never_cascade():
+    """Who did what stays on record: deleting a user must not delete their acts."""
+    user_model = apps.get_model(settings.AUTH_USER_MODEL)
+    offenders = []
+    for model in _our_models():
+        for field in model._meta.get_fields():
+            if (
+                isinstance(field, models.ForeignKey)
+                and field.related_model is user_model
+                and field.remote_field.on_delete is models.CASCADE
+                and (model._meta.app_label, model.__name__, field.name)
+                not in USER_FK_CASCADE_ALLOWED
+            ):
+                offenders.append(f"{model.__name__}.{field.name}")
+    assert offenders == []
+
+
+def test_the_apps_of_the_brief_exist():
+    for app_label in OUR_APPS:
+        assert apps.get_app_config(app_label)
+
+
+def test_no_python_file_uses_print_or_relative_imports():
+    offenders = []
+    for path in ROOT.glob("*/**/*.py"):
+        if any(part in {".venv", "var", "migrations", "scripts", "bench"} for part in path.parts):
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                offenders.append(f"{path}:{node.lineno} import relatif")
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                offenders.append(f"{path}:{node.lineno} print")
+    assert offenders == []
+
+
+TEMPLATES = sorted(
+    str(path.relative_to(ROOT / "templates")) for path in (ROOT / "templates").rglob("*.html")
+)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_template_compiles(name):
+    get_template(name)
+
+
+def test_every_template_is_used():
+    sources = "\n".join(
+        path.read_text()
+        for pattern in ["*/**/*.py", "templates/**/*.html"]
+        for path in ROOT.glob(pattern)
+        if ".venv" not in path.parts
+    )
+    # Django finds these by name, without any reference in our code.
+    implicit = {"403.html", "404.html", "500.html"}
+    unused = [
+        name
+        for name in TEMPLATES
+        if name not in implicit
+        and not re.search(re.escape(f'"{name}"'), sources)
+        and not re.search(re.escape(f"'{name}'"), sources)
+        and name.removeprefix("registration/") == name
+    ]
+    assert unused == []
+
+
+def test_media_is_outside_every_static_folder():
+    media = Path(settings.MEDIA_ROOT).resolve()
+    for folder in [settings.STATIC_ROOT, *settings.STATICFILES_DIRS]:
+        assert not media.is_relative_to(Path(folder).resolve())
