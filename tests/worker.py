@@ -91,6 +91,27 @@ def celery_worker(request, celery_worker_process, transactional_db):
     celery_app.conf.task_always_eager = False
     yield celery_worker_process
     celery_app.conf.task_always_eager = True
+    # The database is flushed (TRUNCATE) right after this teardown: a task still
+    # running in its own transaction would deadlock with it.
+    _wait_until_idle(celery_worker_process)
+
+
+def _wait_until_idle(worker: WorkerProcess, timeout: float = 30.0) -> None:
+    inspect = celery_app.control.inspect(destination=[worker.hostname], timeout=1.0)
+    with celery_app.connection_for_write() as conn:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            waiting = conn.default_channel.client.llen(worker.queue)
+            busy = [
+                task
+                for replies in (inspect.active() or {}, inspect.reserved() or {})
+                for tasks in replies.values()
+                for task in tasks
+            ]
+            if not waiting and not busy:
+                return
+            time.sleep(0.2)
+    pytest.fail(f"le worker Celery a encore des tâches après {timeout} s")
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
