@@ -15,7 +15,9 @@ RUN pip install --no-cache-dir -c requirements.lock -e .
 COPY . .
 # collectstatic needs settings; these placeholders never reach a running container.
 RUN DATABASE_URL=postgres://build@localhost/build DJANGO_SECRET_KEY=build EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend \
+    CLAMD_HOST=build SITE_URL=https://build.invalid SEAL_DEMO=1 \
     python manage.py collectstatic --noinput \
+ && mkdir -p /app/var/seal \
  && chown -R segur /app/var
 USER segur
 EXPOSE 8000

@@ -22,7 +22,11 @@ env DEBUG=0 \
   REDIS_URL="redis://redis.internal:6379/0" \
   DJANGO_SECRET_KEY="$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
   ALLOWED_HOSTS="referencement-segur.esante.gouv.fr" \
+  SITE_URL="https://referencement-segur.esante.gouv.fr" \
   EMAIL_HOST="smtp.internal" \
+  CLAMD_HOST="clamav.internal" \
+  SEAL_PKCS12_PATH="/run/secrets/cachet.p12" SEAL_PKCS12_PASSPHRASE="not-a-secret" \
+  SEAL_TSA_URL="https://horodatage.internal/tsa" SEAL_TRUST_ROOTS_PATH="/run/secrets/ac-racines.pem" \
   AWS_STORAGE_BUCKET_NAME="segur-preuves" S3_ENDPOINT_URL="https://s3.internal" \
   $BIN/python manage.py check --deploy --fail-level WARNING
 
