@@ -177,28 +177,39 @@ def one_working_day_before(due_at: datetime) -> datetime:
 
 
 def format_paris_datetime(instant: datetime) -> str:
-    """e.g. "vendredi 11 décembre 2026 à 16:00", "mardi 1er décembre 2026 à 09:30"."""
+    """An event (not a deadline), e.g. "vendredi 11 décembre 2026 à 16:00"."""
     _require_aware(instant, "instant")
     local = instant.astimezone(PARIS)
-    day_number = "1er" if local.day == 1 else str(local.day)
-    return (
-        f"{FRENCH_WEEKDAYS[local.weekday()]} {day_number} {FRENCH_MONTHS[local.month - 1]} "
-        f"{local.year} à {local:%H:%M}"
-    )
+    return f"{_french_date(local.date())} à {local:%H:%M}"
+
+
+def is_end_of_day(instant: datetime) -> bool:
+    """A deadline without a time of its own: 00:00 Paris (the end of the day before, as
+    the clocks compute it) or 23:59 (as jalons are entered)."""
+    _require_aware(instant, "instant")
+    local = instant.astimezone(PARIS).time().replace(second=0, microsecond=0)
+    return local in (time(0), time(23, 59))
 
 
 def due_display(due_at: datetime) -> str:
-    """The last moment to act, as people read it, in Paris time.
-
-    An end-of-day deadline (00:00 Paris) reads as 23:59 the day before ("vendredi
-    11 décembre 2026 à 23:59"); any other reads at its exact minute ("mardi 8 décembre
-    2026 à 16:00"), seconds dropped so the page never shows a later time than the real one.
-    """
+    """A deadline as people read it, the one wording of pages, e-mails and PDFs, in Paris
+    time (SPEC §4): "jusqu’au vendredi 11 décembre 2026 inclus" for an end-of-day deadline,
+    "jusqu’au lundi 4 janvier 2027 à 14:00" for one with a time of its own (J2, 24 h),
+    seconds dropped so it never reads later than the real one."""
     _require_aware(due_at, "due_at")
     local = due_at.astimezone(PARIS)
-    if local.time() == time(0):
-        local -= timedelta(minutes=1)
-    return format_paris_datetime(local)
+    if is_end_of_day(due_at):
+        day = _last_day(due_at) if local.time() < time(23, 59) else local.date()
+        return f"jusqu’au {_french_date(day)} inclus"
+    return f"jusqu’au {_french_date(local.date())} à {local:%H:%M}"
+
+
+def _french_date(day: date) -> str:
+    """e.g. "vendredi 11 décembre 2026", "mardi 1er décembre 2026"."""
+    day_number = "1er" if day.day == 1 else str(day.day)
+    return (
+        f"{FRENCH_WEEKDAYS[day.weekday()]} {day_number} {FRENCH_MONTHS[day.month - 1]} {day.year}"
+    )
 
 
 def _count(number: int, singular: str, plural: str) -> str:
@@ -257,17 +268,17 @@ def remaining_hours(*, due_at: datetime, now: datetime) -> int:
 def remaining_display(
     *, due_at: datetime, now: datetime, unit: ClockUnit, counted_from: datetime | None = None
 ) -> str:
-    """e.g. "3 jours ouvrés restants — échéance le vendredi 11 décembre 2026 à 23:59".
+    """e.g. "3 jours ouvrés restants — jusqu’au vendredi 11 décembre 2026 inclus".
 
-    Once now has reached due_at: "Échéance dépassée depuis le …". `counted_from`, the
-    event that started the clock: its day is not counted in the days left.
+    Once now has reached due_at: "Délai expiré (il courait jusqu’au …)". `counted_from`,
+    the event that started the clock: its day is not counted in the days left.
     """
     if unit not in CLOCK_UNITS:
         raise ValueError(f"Unité inconnue : {unit!r} (attendu : {sorted(CLOCK_UNITS)}).")
     _require_aware(now, "now")
     _require_aware(due_at, "due_at")
     if now >= due_at:
-        return f"Échéance dépassée depuis le {due_display(due_at)}"
+        return f"Délai expiré (il courait {due_display(due_at)})"
     if unit == "hours":
         left = _count(remaining_hours(due_at=due_at, now=now), "heure restante", "heures restantes")
     elif unit == "working_days":
@@ -282,7 +293,7 @@ def remaining_display(
             "jour restant",
             "jours restants",
         )
-    return f"{left} — échéance le {due_display(due_at)}"
+    return f"{left} — {due_display(due_at)}"
 
 
 # Suspended clocks

@@ -20,6 +20,17 @@ DEMO_PASSWORD = "demo-segur-2026"
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 DEMO_REM = FIXTURES / "rem" / "ans_rem_va2_drimbox_prepub_exigences.csv"
 DEMO_REM_DSR = "RAD-DRIMBOX-Va2"
+# Every DSR with a demo campaign has a published REM: a guichet does not open without one.
+# (DSR, file, label, the REM column's value in a multi-REM sheet)
+DEMO_REMS = [
+    (DEMO_REM_DSR, DEMO_REM, "prépublication IT4 2023-03-14", ""),
+    (
+        "MDV-LGC-Va2",
+        FIXTURES / "rem" / "ans_rem_va2_lgc_prepub.csv",
+        "prépublication LGC 2023-03-14",
+        "LGC",
+    ),
+]
 DEMO_FILES = FIXTURES / "demo"
 DEMO_CAMPAIGN_DSRS = ["RAD-DRIMBOX-Va2", "MDV-LGC-Va2"]
 DEMO_CAMPAIGN_LABEL = "Campagne de démonstration"
@@ -66,6 +77,9 @@ DEMO_ACCOUNTS = [
     DemoAccount("admin@demo.segur.fr", "Alice", "Administratrice", Role.ADMIN),
     DemoAccount("instructeur@demo.segur.fr", "Ivan", "Instructeur", Role.INSTRUCTEUR),
     DemoAccount("college@demo.segur.fr", "Camille", "Collège", Role.COLLEGE),
+    # A séance decides with a quorum (COLLEGE_QUORUM, 2): three members, one may be away.
+    DemoAccount("college2@demo.segur.fr", "Bruno", "Collège", Role.COLLEGE),
+    DemoAccount("college3@demo.segur.fr", "Chloé", "Collège", Role.COLLEGE),
     DemoAccount("editeur@demo.segur.fr", "Emma", "Éditrice", Role.EDITEUR, CompanyRole.MANDATAIRE),
 ]
 
@@ -103,15 +117,17 @@ def seed_referentiel() -> None:
     """The couloirs, DSRs and profiles of waves 1 and 2, a real REM, and campaigns whose
     dates put today in phase 1 (the administrative deposit is open)."""
     call_command("loaddata", FIXTURES / "referentiel.json", verbosity=0)
-    dsr = Dsr.objects.get(code=DEMO_REM_DSR)
-    if not RemVersion.objects.filter(dsr=dsr, status=RemStatus.PUBLISHED).exists():
-        with DEMO_REM.open("rb") as handle:
+    for code, path, label, rem in DEMO_REMS:
+        dsr = Dsr.objects.get(code=code)
+        if RemVersion.objects.filter(dsr=dsr, status=RemStatus.PUBLISHED).exists():
+            continue
+        with path.open("rb") as handle:
             result = rem_version_import(
-                dsr=dsr, file=handle, filename=DEMO_REM.name, label="prépublication IT4 2023-03-14"
+                dsr=dsr, file=handle, filename=path.name, label=label, rem=rem
             )
         if result.version is None:
             raise ImproperlyConfigured(
-                f"Le REM de démonstration ne s’importe pas : {result.parsed.errors[:3]}"
+                f"Le REM de démonstration {path.name} ne s’importe pas : {result.parsed.errors[:3]}"
             )
         rem_version_publish(version=result.version)
     today = timezone.localdate()
@@ -262,8 +278,14 @@ def _college(candidatures, mandataire, instructeur) -> None:
     seance, _ = Seance.objects.get_or_create(
         date=paris_date(now), defaults={"starts_at": now - timedelta(minutes=90)}
     )
+    # Today's séance as planned may start later today: the demo holds it now.
+    Seance.objects.filter(pk=seance.pk, starts_at__gt=now).update(starts_at=now)
+    seance.refresh_from_db()
     Inscription.objects.filter(candidature__in=candidatures).update(seance=seance)
-    college.seance_open(seance=seance, actor=member, present_ids=[member.pk])
+    present = User.objects.filter(role=Role.COLLEGE, email__endswith="@demo.segur.fr")
+    college.seance_open(
+        seance=seance, actor=member, present_ids=list(present.values_list("pk", flat=True))
+    )
     inscriptions = {i.candidature_id: i for i in seance.inscriptions.all()}
     referenced, reserved, refused = candidatures
     exigences = list(

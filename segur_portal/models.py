@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from segur_portal.enums import AGENCY_ROLES, CompanyRole, Role
+from segur_portal.enums import AGENCY_ROLES, AccessRequestStatus, CompanyRole, JournalKind, Role
 
 
 def normalize_email(email: str) -> str:
@@ -168,6 +168,59 @@ class Invitation(models.Model):
         return self.accepted_at is None and self.revoked_at is None and now < self.expires_at
 
 
+class AccessRequest(models.Model):
+    """Someone with an account asks to join a company already on the portal, by its SIRET.
+
+    The request is recorded whether a company holds the SIRET or not (`editeur` null), so
+    nothing the requester sees tells the two apart; the company's mandataire accepts or
+    refuses it in « Mon entreprise ».
+    """
+
+    requester = models.ForeignKey(
+        User, on_delete=models.RESTRICT, related_name="access_requests", verbose_name="demandeur"
+    )
+    siret = models.CharField("SIRET demandé", max_length=14)
+    editeur = models.ForeignKey(
+        "candidatures.Editeur",
+        verbose_name="entreprise",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_requests",
+    )
+    message = models.TextField("message au mandataire", blank=True)
+    created_at = models.DateTimeField("demandée le", default=timezone.now)
+    status = models.CharField(
+        "statut",
+        max_length=20,
+        choices=AccessRequestStatus.choices,
+        default=AccessRequestStatus.EN_ATTENTE,
+    )
+    company_role = models.CharField(
+        "rôle donné", max_length=20, choices=CompanyRole.choices, blank=True
+    )
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True)
+    # Kept for traceability: who let whom into the company.
+    decided_by = models.ForeignKey(
+        User, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "demande d’accès à une entreprise"
+        verbose_name_plural = "demandes d’accès à une entreprise"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                "requester",
+                condition=Q(status="en_attente"),
+                name="access_request_one_pending_per_requester",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Demande d’accès de {self.requester} (SIRET {self.siret})"
+
+
 class Notification(models.Model):
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     title = models.CharField("objet", max_length=200)
@@ -204,13 +257,19 @@ class OutboundEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Set when the failure is permanent (a bad header, an address the server refuses):
+    # the e-mail is never tried again, and the admin sees it among the failed ones.
+    failed_at = models.DateTimeField("échec définitif", null=True, blank=True)
 
     class Meta:
         verbose_name = "courriel"
         ordering = ["-created_at", "-id"]
         indexes = [
+            # What the sweep may queue again: a definitive failure leaves it for good.
             models.Index(
-                fields=["created_at"], condition=Q(sent_at__isnull=True), name="email_outbox"
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+                name="email_outbox",
             )
         ]
 
@@ -225,6 +284,9 @@ class PeriodicRun(models.Model):
     last_started_at = models.DateTimeField(null=True)
     last_finished_at = models.DateTimeField(null=True)
     last_error = models.TextField(blank=True)
+    # The administrators were told the job was late; one alert for each outage (a
+    # finished run after this instant ends the outage).
+    late_alerted_at = models.DateTimeField("retard signalé le", null=True, blank=True)
 
     class Meta:
         verbose_name = "tâche périodique"
@@ -232,3 +294,114 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class JournalHead(models.Model):
+    """The journal's last link, one row locked by each append: appends are serialised
+    and the chain never forks. Not part of what is checked: `verifier_journal` reads
+    the entries only."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+    recorded_at = models.DateTimeField(null=True)
+    # Closing a day raises this floor to the next day's start: an entry is never
+    # recorded in a day already closed, whatever a process's clock says.
+    floor_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="journalhead_single")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
+
+
+class JournalEntry(models.Model):
+    """One event, chained to the previous one by its hash (docs/JOURNAL.md).
+
+    Written only by segur_portal.journal.journal_append; the database refuses UPDATE and
+    DELETE on this table (triggers of migration 0006)."""
+
+    seq = models.BigIntegerField("numéro", primary_key=True)
+    recorded_at = models.DateTimeField("inscrit le")
+    at = models.DateTimeField("survenu le")
+    kind = models.CharField("nature", max_length=40, choices=JournalKind.choices)
+    # Null: the portal itself (a clock of the sweep, a worker).
+    actor = models.ForeignKey(
+        "segur_portal.User",
+        verbose_name="auteur",
+        on_delete=models.RESTRICT,
+        null=True,
+        related_name="+",
+    )
+    candidature = models.ForeignKey(
+        "candidatures.Candidature",
+        on_delete=models.RESTRICT,
+        null=True,
+        related_name="journal_entries",
+    )
+    editeur = models.ForeignKey(
+        "candidatures.Editeur", on_delete=models.RESTRICT, null=True, related_name="+"
+    )
+    data = models.JSONField("données", default=dict)
+    prev_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+
+    class Meta:
+        verbose_name = "entrée du journal"
+        verbose_name_plural = "entrées du journal"
+        ordering = ["seq"]
+        indexes = [
+            # The candidature's history, in the order of events.
+            models.Index(fields=["candidature", "at", "seq"], name="journal_candidature"),
+            # The daily close finds a day's range of entries.
+            models.Index(fields=["recorded_at"], name="journal_recorded"),
+            # The registry's feed reads one kind, newest first.
+            models.Index(fields=["kind", "seq"], name="journal_kind"),
+        ]
+        constraints = [
+            # Two entries never follow the same one: no fork, whatever the code does.
+            models.UniqueConstraint(fields=["prev_hash"], name="journal_no_fork"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
+
+
+class JournalDigest(models.Model):
+    """A closed Paris day of the journal: the Merkle root of its entries, chained to the
+    previous day's digest, timestamped by an RFC 3161 authority, published."""
+
+    day = models.DateField("jour", unique=True)
+    first_seq = models.BigIntegerField("première entrée")
+    last_seq = models.BigIntegerField("dernière entrée")
+    size = models.BigIntegerField("nombre d’entrées")
+    root = models.CharField("racine de Merkle", max_length=64)
+    chain_head = models.CharField("empreinte de la dernière entrée", max_length=64)
+    prev_digest = models.CharField("empreinte du jour précédent", max_length=64)
+    digest = models.CharField("empreinte du jour", max_length=64, unique=True)
+    closed_at = models.DateTimeField("clos le")
+    # The roots of the day's runs of 64 entries (journal_format.SUBTREE_LEAVES), 32 bytes
+    # each: an inclusion proof reads one run, not the whole day. Derived, checked by
+    # verifier_journal; null for a day closed before they were kept.
+    subtrees = models.BinaryField("racines des tranches de 64 entrées", null=True)
+    # Filled by segur_portal.timestamping once the authority answered; the sweep asks
+    # again for a day still without one.
+    timestamp_token = models.BinaryField("jeton d’horodatage RFC 3161", null=True)
+    timestamped_at = models.DateTimeField("horodaté le", null=True)
+
+    class Meta:
+        verbose_name = "empreinte quotidienne du journal"
+        verbose_name_plural = "empreintes quotidiennes du journal"
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.root[:12]}"
+
+
+# The editors' API: tokens and webhooks (segur_portal.models_api).
+from segur_portal.models_api import (  # noqa: E402, F401
+    ApiToken,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

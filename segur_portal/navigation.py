@@ -26,9 +26,10 @@ EN_COURS = NavItem(
 REGISTRE = NavItem("Logiciels référencés", "registre:referencees", ("/verifier/",))
 PUBLIC = [NavItem("Accueil", "home"), REFERENTIEL, EN_COURS, REGISTRE]
 CANDIDATURES = NavItem("Mes candidatures", "candidatures:list", ("/candidatures/",))
-INSTRUCTION = NavItem(
-    "File d’instruction", "instruction:queue", ("/instruction/", "/candidatures/")
-)
+INSTRUCTION = NavItem("File d’instruction", "instruction:queue", ("/instruction/",))
+# The agency's list of every candidature; a candidature's pages belong to it.
+AGENCY_CANDIDATURES = NavItem("Candidatures", "candidatures:list", ("/candidatures/",))
+STATISTICS = NavItem("Statistiques", "statistics", ("/statistiques/",))
 DASHBOARD = NavItem("Tableau de bord", "dashboard", ("/tableau-de-bord/",))
 REFERENTIEL_ADMIN = NavItem(
     "Gestion du référentiel", "referentiel_admin:home", ("/administration/referentiel/",)
@@ -36,6 +37,10 @@ REFERENTIEL_ADMIN = NavItem(
 TEAM = NavItem("Mon entreprise", "team", ("/entreprise/",))
 COLLEGE = NavItem("Séances du collège", "college:seances", ("/college/",))
 ADMINISTRATION = NavItem("Administration", "admin:index", ("/admin/",))
+SUPPORT = NavItem("Support", "support:home", ("/support/",))
+SUPPORT_INBOX = NavItem("Support des éditeurs", "support:inbox", ("/support/",))
+# What instructors and administrators share.
+AGENCY_TOOLS = [INSTRUCTION, AGENCY_CANDIDATURES, STATISTICS, SUPPORT_INBOX, COLLEGE]
 
 
 def nav_items(user) -> list[NavItem]:
@@ -43,12 +48,12 @@ def nav_items(user) -> list[NavItem]:
         return PUBLIC
     if user.role == Role.EDITEUR:
         if can_view_team(user):
-            return [DASHBOARD, CANDIDATURES, TEAM, REFERENTIEL]
+            return [DASHBOARD, CANDIDATURES, TEAM, SUPPORT, REFERENTIEL]
         return [DASHBOARD, REFERENTIEL]
     if user.role == Role.ADMIN:
-        return [DASHBOARD, INSTRUCTION, COLLEGE, REFERENTIEL_ADMIN, REFERENTIEL, ADMINISTRATION]
+        return [DASHBOARD, *AGENCY_TOOLS, REFERENTIEL_ADMIN, REFERENTIEL, ADMINISTRATION]
     if user.role == Role.INSTRUCTEUR:
-        return [DASHBOARD, INSTRUCTION, COLLEGE, REFERENTIEL]
+        return [DASHBOARD, *AGENCY_TOOLS, REFERENTIEL]
     if user.role == Role.COLLEGE:
         return [DASHBOARD, COLLEGE, REFERENTIEL]
     return [DASHBOARD, REFERENTIEL]

@@ -16,6 +16,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -75,7 +76,13 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if EMBEDDED else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The portal's address as its users reach it: the links of e-mails, QR codes, feeds and
+# PDFs. Required in production (checked below, https there). The embedded portal takes it
+# from the address `runportal` binds unless SITE_URL is set.
+SITE_URL = env_str("SITE_URL").rstrip("/")
+SITE_URL_FROM_BIND = EMBEDDED and not SITE_URL
+if SITE_URL_FROM_BIND:
+    SITE_URL = "http://127.0.0.1:8000"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -85,10 +92,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Its index expressions (the trigram index of preuves.Fichier); harmless on SQLite.
+    "django.contrib.postgres",
     "widget_tweaks",
     "dsfr",
     "django_htmx",
     "axes",
+    "django_ratelimit",
     "segur_portal",
     "candidatures",
     "preuves",
@@ -96,8 +106,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "segur_portal.middleware.SecurityHeadersMiddleware",
+    "segur_portal.middleware.RejectControlCharactersMiddleware",
     "segur_portal.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "segur_portal.middleware.DebugErrorPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns django-ratelimit's refusal into a 429 page.
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Axes must come last: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -177,13 +192,84 @@ INVITATION_VALIDITY = timedelta(days=7)
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Two independent locks: an address that fails 5 times (whatever the accounts tried), and
+# an account that fails 5 times (whatever the addresses). A pair (username, address)
+# alone let a client with many addresses try one account without end.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# django-axes 8 reads AXES_CLIENT_IP_CALLABLE before its own ipware settings: the lock,
+# the download log, the signature evidence and the rate limits share one address.
 AXES_CLIENT_IP_CALLABLE = "segur_portal.security.client_ip"
-# Number of reverse proxies in front of gunicorn whose X-Forwarded-For is trusted.
+# Number of reverse proxies in front of gunicorn whose X-Forwarded-For is trusted (1 in
+# the production shape: nginx). 0 (the default) ignores the header: the socket's address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+REDIS_URL = env_str("REDIS_URL")
+# How long a request waits for Redis (broker and rate-limit counters) before giving up:
+# a Redis that is down, frozen or cut off never holds a request longer than this.
+BROKER_TIMEOUT_SECONDS = env_int("BROKER_TIMEOUT_MS", 500) / 1000
+
+# Rate limits (django-ratelimit) count hits in a cache shared by every process, and public
+# pages are kept in another: Redis in production, database tables in the embedded portal
+# (`manage.py createcachetable`).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "segur-rl",
+            "OPTIONS": {
+                "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+                "socket_timeout": BROKER_TIMEOUT_SECONDS,
+            },
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "segur_portal.security.AtomicDatabaseCache",
+            "LOCATION": "segur_ratelimit_cache",
+        }
+    ),
+    # Public pages (registry, lists, feeds) as anonymous visitors get them, until the
+    # data they show changes (segur_portal/cache.py).
+    "pages": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "segur-pages",
+            "OPTIONS": {
+                "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+                "socket_timeout": BROKER_TIMEOUT_SECONDS,
+            },
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "segur_pages_cache",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
+    ),
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_IP_META_KEY = "segur_portal.security.client_ip"
+RATELIMIT_VIEW = "segur_portal.security.ratelimited_view"
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+# django-ratelimit warns (W001) for any cache it does not list, Django's own RedisCache
+# included. Both of ours increment atomically (Redis INCR; AtomicDatabaseCache locks the
+# row), which is what the check is after; its errors (E001-E003) stay active.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+# Public pages anyone may ask for: per client address.
+RATELIMIT_PUBLIC_PAGE = env_str("RATELIMIT_PUBLIC_PAGE", "60/m")
+RATELIMIT_PUBLIC_FEED = env_str("RATELIMIT_PUBLIC_FEED", "20/m")
+RATELIMIT_ACCOUNT_FORMS = env_str("RATELIMIT_ACCOUNT_FORMS", "10/m")
+# The editors' API (segur_portal/api/): calls per personal token.
+RATELIMIT_API_TOKEN = env_str("RATELIMIT_API_TOKEN", "120/m")
+# A password-reset request takes at least this long, found or not.
+PASSWORD_RESET_MIN_SECONDS = 0.5
+# Confirmation e-mails one account may receive in an hour (signup's included).
+VERIFICATION_EMAILS_PER_HOUR = 3
 
 LANGUAGE_CODE = "fr-fr"
 TIME_ZONE = "Europe/Paris"
@@ -199,6 +285,8 @@ MEDIA_URL = "/media/"
 
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 if AWS_STORAGE_BUCKET_NAME:
+    from boto3.s3.transfer import TransferConfig
+
     DEFAULT_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -216,6 +304,9 @@ if AWS_STORAGE_BUCKET_NAME:
             # An object opened for reading (the check, a download) spills to a
             # temporary file past 1 Mio instead of sitting whole in memory.
             "max_memory_size": 2**20,
+            # Downloads of an object go through s3transfer's queue of 256 Kio chunks:
+            # by default up to 100 of them (25 Mio) wait in memory per file read.
+            "transfer_config": TransferConfig(max_io_queue=8, max_concurrency=2),
             # Never the browser's content type: a presigned URL must not serve an
             # HTML page as a page. The download view sets the detected type.
             "object_parameters": {"ContentType": "application/octet-stream"},
@@ -265,39 +356,133 @@ DEFAULT_FROM_EMAIL = env_str(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
-CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_RESULT_EXPIRES = timedelta(days=1)
+# Every task is fire-and-forget: no code reads a task's result. Without a result backend a
+# publish does not subscribe to Redis for the result (with one, Redis down, each publish
+# retried that subscription 20 times, a second apart, inside the user's request).
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# A request publishes once and never waits for the broker: what did not go is queued
+# again by the sweep (the outbox of e-mails, files still to check, documents to render).
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
 # Without a broker the tasks run in the request's process, after the commit.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "segur")
+
+# Antivirus (clamd): a unix socket, or a host and port. `runportal` starts its own clamd
+# with the signatures in fixtures/clamav/ when neither is set (see docs/ANTIVIRUS.md).
+CLAMD_SOCKET = env_str("CLAMD_SOCKET")
+CLAMD_HOST = env_str("CLAMD_HOST")
+CLAMD_PORT = env_int("CLAMD_PORT", 3310)
+CLAMD_TIMEOUT_SECONDS = env_int("CLAMD_TIMEOUT_SECONDS", 60)
+if not EMBEDDED and not (CLAMD_SOCKET or CLAMD_HOST):
+    # Without a scanner no file would ever be accepted: refuse to start instead.
+    raise ImproperlyConfigured("CLAMD_HOST (ou CLAMD_SOCKET) est obligatoire en production.")
+
+# The portal's electronic seal on every PDF it issues (segur_portal/seal.py), timestamped
+# by an RFC 3161 service (segur_portal/timestamping.py). SEAL_DEMO: a demonstration CA,
+# seal certificate and timestamping service made once under VAR_DIR/seal/ (the embedded
+# portal, the tests); `check --deploy` refuses it. Otherwise the seal's key is a PKCS#12
+# file or a PKCS#11 token (an HSM), and the timestamps come from a qualified service.
+SEAL_DEMO = env_bool("SEAL_DEMO", EMBEDDED)
+SEAL_PKCS12_PATH = env_str("SEAL_PKCS12_PATH")
+SEAL_PKCS12_PASSPHRASE = env_str("SEAL_PKCS12_PASSPHRASE")
+SEAL_PKCS11_MODULE = env_str("SEAL_PKCS11_MODULE")
+SEAL_PKCS11_TOKEN_LABEL = env_str("SEAL_PKCS11_TOKEN_LABEL")
+SEAL_PKCS11_PIN = env_str("SEAL_PKCS11_PIN")
+SEAL_PKCS11_KEY_LABEL = env_str("SEAL_PKCS11_KEY_LABEL")
+SEAL_PKCS11_CERT_LABEL = env_str("SEAL_PKCS11_CERT_LABEL")
+# Certificates the token does not hold: the seal's own (when absent from the token) and
+# its intermediate CAs, in one PEM file.
+SEAL_CERTIFICATES_PATH = env_str("SEAL_CERTIFICATES_PATH")
+# The root CAs of the seal's certificate and of the timestamping service, in one PEM file:
+# what the verification trusts, and what the portal publishes on /verifier/certificat/.
+SEAL_TRUST_ROOTS_PATH = env_str("SEAL_TRUST_ROOTS_PATH")
+# Earlier seal certificates (PEM) whose documents the verification still recognises.
+SEAL_PREVIOUS_CERTIFICATES_PATH = env_str("SEAL_PREVIOUS_CERTIFICATES_PATH")
+SEAL_TSA_URL = env_str("SEAL_TSA_URL")
+SEAL_TSA_USERNAME = env_str("SEAL_TSA_USERNAME")
+SEAL_TSA_PASSWORD = env_str("SEAL_TSA_PASSWORD")
+SEAL_TSA_TIMEOUT_SECONDS = env_int("SEAL_TSA_TIMEOUT_SECONDS", 10)
+if not SEAL_DEMO:
+    # An unsealed document would be refused by every verification: refuse to start instead.
+    if not (SEAL_PKCS12_PATH or SEAL_PKCS11_MODULE):
+        raise ImproperlyConfigured(
+            "SEAL_PKCS12_PATH (ou SEAL_PKCS11_MODULE) est obligatoire en production : le "
+            "certificat et la clé du cachet du portail qui scelle chaque PDF délivré."
+        )
+    if SEAL_PKCS11_MODULE and not (SEAL_PKCS11_TOKEN_LABEL and SEAL_PKCS11_KEY_LABEL):
+        raise ImproperlyConfigured(
+            "SEAL_PKCS11_TOKEN_LABEL et SEAL_PKCS11_KEY_LABEL sont obligatoires avec "
+            "SEAL_PKCS11_MODULE."
+        )
+    if not SEAL_TSA_URL:
+        raise ImproperlyConfigured(
+            "SEAL_TSA_URL est obligatoire en production : l’adresse du service d’horodatage "
+            "qualifié (RFC 3161) qui date chaque cachet."
+        )
+    if not SEAL_TRUST_ROOTS_PATH:
+        raise ImproperlyConfigured(
+            "SEAL_TRUST_ROOTS_PATH est obligatoire en production : les AC racines du "
+            "certificat de cachet et du service d’horodatage (PEM), que la vérification "
+            "reconnaît et que le portail publie."
+        )
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # A broker that stops answering without closing the connection (frozen, or a
+    # network cut) fails a publish after this long instead of holding it for ever.
+    "socket_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    # Opening a connection for a publish tries once (kombu would otherwise wait 2 s
+    # and try again); the worker's own reconnection loop keeps its retries.
+    "max_retries": 0,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "segur_portal.tasks.sweep", "schedule": 60.0},
 }
+# The sweep runs each minute: later than this after its last finished run, the
+# administrators are alerted (dashboard, e-mail) and /healthz says it is late.
+SWEEP_LATE_AFTER = timedelta(minutes=env_int("SWEEP_LATE_MINUTES", 5))
 # What the periodic sweep runs, in order. Each must be idempotent.
 SWEEPERS = [
     "segur_portal.services.emails_requeue",
+    "segur_portal.requeue.documents_requeue",
     "candidatures.services.sollicitation.sollicitations_sweep",
+    "candidatures.services.candidature.candidatures_close_drafts",
     "preuves.services.fichier_requeue_stale",
+    "preuves.services.storage_orphans_sweep",
+    "preuves.bulk.lots_sweep",
+    "segur_portal.webhooks.webhooks_sweep",
     "preuves.depot.candidatures_close_unsubmitted",
     "preuves.instruction.visites_sweep",
     "college.services.seances_plan",
+    "college.services.seances_sweep",
     "college.services.reserves_sweep",
+    # Last: the day it closes holds what the sweepers above recorded.
+    "segur_portal.journal.journal_sweep",
 ]
+
+# Webhooks (segur_portal.webhooks): a failed delivery is tried again after this many
+# seconds, doubled at each failure (at most an hour apart), for 24 hours. Plain http, and
+# addresses on this machine (loopback), are accepted only where WEBHOOK_ALLOW_LOOPBACK is
+# on: the embedded portal (DEBUG) and the tests; never private or link-local addresses.
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60)
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", DEBUG)
 
 # The collège meets once a week: weekday (0 = Monday … 4 = Friday) and Paris time;
 # séances are created this many weeks ahead (a holiday moves one to the next working day).
 COLLEGE_WEEKDAY = env_int("COLLEGE_WEEKDAY", 3)
 COLLEGE_SEANCE_TIME = env_str("COLLEGE_SEANCE_TIME", "14:00")
 COLLEGE_WEEKS_AHEAD = env_int("COLLEGE_WEEKS_AHEAD", 4)
+# A decision needs this many members present without a conflict of interest on it.
+COLLEGE_QUORUM = env_int("COLLEGE_QUORUM", 2)
 
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -308,6 +493,19 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # htmx sends the token from the page (hx-headers), never from the cookie.
 CSRF_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+if not EMBEDDED:
+    if not SITE_URL:
+        raise ImproperlyConfigured(
+            "SITE_URL est obligatoire hors du mode embarqué : l’adresse du portail "
+            "(https://…) que portent les courriels, les QR codes, les flux et les PDF."
+        )
+    _site = urlsplit(SITE_URL)
+    if _site.scheme not in {"http", "https"} or not _site.hostname:
+        raise ImproperlyConfigured(f"SITE_URL doit être une adresse https://… : {SITE_URL!r}")
+    # Plain http only where the portal itself does not redirect to https: the stack tried
+    # on http://localhost (SECURE_SSL_REDIRECT=0), the tests.
+    if SECURE_SSL_REDIRECT and _site.scheme != "https":
+        raise ImproperlyConfigured(f"SITE_URL doit commencer par https:// : {SITE_URL!r}")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -331,6 +529,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# Files are bounded per form while they stream (preuves.uploads.bounded_upload); these
+# cap the rest: a file past 2.5 Mo goes to a temporary file, not memory; the non-file
+# fields of one body stay under 2.5 Mo; no form takes more than 60 files (eligibility).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 60
 
 DSFR_USE_INTEGRITY_CHECKSUMS = True
 # The design system now marks the optional fields, not the required ones.
@@ -346,6 +550,15 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        # pyHanko warns about the files people send to be verified (a re-saved or altered
+        # PDF): the verification's answer says it, the log need not.
+        "pyhanko.sign.diff_analysis": {"level": "ERROR"},
+        "pyhanko.sign.validation": {"level": "ERROR"},
+        # The demonstration's CA has no revocation service to fetch: said at every seal.
+        "pyhanko.sign.signers": {"level": "ERROR" if SEAL_DEMO else "WARNING"},
+    },
 }
 CSRF_FAILURE_VIEW = "segur_portal.views.csrf_failure"

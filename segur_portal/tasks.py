@@ -1,4 +1,5 @@
 import logging
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
@@ -30,6 +31,12 @@ def sweep() -> dict[str, int]:
     run, _ = PeriodicRun.objects.get_or_create(name="sweep")
     PeriodicRun.objects.filter(pk=run.pk).update(last_started_at=now)
     results, errors = {}, []
+    try:
+        # An outage nobody noticed (the web down too) is told when the sweep starts again.
+        services.sweep_late_alert(now=now, resumed=True)
+    except Exception as error:
+        logger.exception("sweep lateness alert failed")
+        errors.append(f"sweep_late_alert: {type(error).__name__}: {error}")
     for path in settings.SWEEPERS:
         try:
             results[path] = import_string(path)(now=now)
@@ -41,3 +48,16 @@ def sweep() -> dict[str, int]:
         last_finished_at=timezone.now(), last_error="\n".join(errors)
     )
     return results
+
+
+@shared_task(acks_late=True)
+def webhook_deliver(delivery_id: str, due_at: str | None = None) -> None:
+    """One attempt at a webhook delivery, due at `due_at` (ISO 8601, the clock of whoever
+    queued it); a failure waits its back-off in the database, and the sweep queues it
+    again (segur_portal.webhooks)."""
+    from segur_portal.webhooks import webhook_deliver as deliver
+
+    deliver(
+        delivery_id=delivery_id,
+        due_at=datetime.fromisoformat(due_at) if due_at else None,
+    )

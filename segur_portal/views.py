@@ -1,25 +1,39 @@
 import redis
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from candidatures.permissions import can_edit_company
 from candidatures.selectors.candidature import editor_dashboard, queue_counts
 from candidatures.selectors.referentiel import referentiel_summary
+from candidatures.selectors.support import support_waiting_count
+from candidatures.services.onboarding import cgu_accepted
 from segur_portal import selectors, services
 from segur_portal.enums import Role
-from segur_portal.forms import InvitationAcceptForm, InvitationForm, SignupForm
-from segur_portal.models import Invitation, Notification, PeriodicRun, User
+from segur_portal.forms import (
+    AccessRequestDecisionForm,
+    AccessRequestForm,
+    InvitationAcceptForm,
+    InvitationForm,
+    SignupForm,
+)
+from segur_portal.listing import page_of, sort_from
+from segur_portal.models import AccessRequest, Invitation, Notification, User
 from segur_portal.permissions import can_manage_team, role_required
+from segur_portal.security import rate_limited, respond_no_sooner
 
 # Public pages
 
@@ -68,12 +82,19 @@ def healthz(request):
     healthy = all(check["status"] == "ok" for check in checks.values())
     body = {"status": "ok" if healthy else "error", **checks}
     if checks["database"]["status"] == "ok":
-        run = PeriodicRun.objects.filter(name="sweep").first()
+        now = timezone.now()
+        sweep = services.sweep_status(now=now)
         body["sweep"] = {
-            "last_finished_at": run.last_finished_at.isoformat()
-            if run and run.last_finished_at
-            else None
+            "last_finished_at": sweep.last_finished_at.isoformat()
+            if sweep.last_finished_at
+            else None,
+            "late": sweep.late,
         }
+        # The probes call this every few seconds: the first to see the sweep late tells
+        # the administrators (once per outage). A late sweep does not make the web
+        # unhealthy: restarting it would not restart the clocks.
+        if sweep.late:
+            services.sweep_late_alert(now=now)
     return JsonResponse(body, status=200 if healthy else 503)
 
 
@@ -89,8 +110,14 @@ def dashboard(request):
         return render(request, "segur_portal/dashboard_editeur.html", context)
     if user.role == Role.INSTRUCTEUR:
         context["queues"] = queue_counts(now=timezone.now())
+        context["proofs"] = selectors.proof_queue_summary(user=user, now=timezone.now())
+        context["support_waiting"] = support_waiting_count()
     if user.role == Role.ADMIN:
         context["referentiel"] = referentiel_summary()
+        now = timezone.now()
+        context["sweep"] = services.sweep_status(now=now)
+        if context["sweep"].late:
+            services.sweep_late_alert(now=now)
     if user.role == Role.COLLEGE:
         from college.selectors import college_dashboard
 
@@ -108,13 +135,30 @@ def account(request):
     return render(request, "segur_portal/account.html", {"title": "Mon compte"})
 
 
+NOTIFICATION_SORTS = {"date": ["created_at", "id"]}
+
+
 @require_GET
 def notification_list(request):
-    page = Paginator(selectors.notifications_for(request.user), 20).get_page(
-        request.GET.get("page")
+    """Newest first by default; « non lues » keeps the unread ones only."""
+    notifications = selectors.notifications_for(request.user)
+    counts = notifications.aggregate(
+        total=Count("pk"), unread=Count("pk", filter=Q(read_at__isnull=True))
     )
+    unread_only = request.GET.get("etat") == "non_lues"
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    sort = sort_from(request.GET, NOTIFICATION_SORTS, "-date")
     return render(
-        request, "segur_portal/notifications.html", {"title": "Notifications", "page_obj": page}
+        request,
+        "segur_portal/notifications.html",
+        {
+            "title": "Notifications",
+            "page_obj": page_of(request.GET, notifications.order_by(*sort.ordering), per_page=20),
+            "sort": sort,
+            "counts": counts,
+            "unread_only": unread_only,
+        },
     )
 
 
@@ -181,8 +225,76 @@ def team(request):
             "editeur": user.editeur,
             "members": selectors.team_members(user.editeur_id),
             "invitations": selectors.pending_invitations(user.editeur_id),
+            "access_requests": selectors.pending_access_requests(user.editeur_id),
+            "decision_form": AccessRequestDecisionForm(),
             "can_manage": can_manage_team(user),
+            "can_edit_company": can_edit_company(user),
             "form": form,
+        },
+    )
+
+
+@role_required(Role.EDITEUR)
+@require_POST
+def team_access_request_decide(request, pk: int, accept: bool):
+    if not can_manage_team(request.user):
+        raise PermissionDenied
+    access_request = get_object_or_404(
+        AccessRequest.objects.select_related("requester"),
+        pk=pk,
+        editeur_id=request.user.editeur_id,
+    )
+    name = access_request.requester.get_full_name()
+    try:
+        if accept:
+            form = AccessRequestDecisionForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError("Choisissez le rôle de cette personne dans l’entreprise.")
+            services.access_request_accept(
+                actor=request.user,
+                access_request=access_request,
+                company_role=form.cleaned_data["company_role"],
+            )
+            messages.success(request, f"{name} a désormais accès à l’entreprise.")
+        else:
+            services.access_request_refuse(actor=request.user, access_request=access_request)
+            messages.success(request, f"Demande de {name} refusée : un message l’en informe.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("team")
+
+
+@role_required(Role.EDITEUR)
+@require_http_methods(["GET", "POST"])
+def company_join(request):
+    """Ask the mandataire of a company already on the portal for access."""
+    user = request.user
+    if user.editeur_id is not None:
+        return redirect("team")
+    if user.email_verified_at is None:
+        return redirect("signup_pending")
+    if not cgu_accepted(user):
+        return redirect(f"{reverse('cgu')}?next={request.path}")
+    form = AccessRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.access_request_create(
+                requester=user,
+                siret=form.cleaned_data["siret"],
+                message=form.cleaned_data["message"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, services.ACCESS_REQUEST_SENT)
+            return redirect("company_join")
+    return render(
+        request,
+        "segur_portal/company_join.html",
+        {
+            "title": "Rejoindre une entreprise déjà inscrite",
+            "form": form,
+            "pending": selectors.own_pending_access_request(user),
         },
     )
 
@@ -213,21 +325,24 @@ def team_invitation_revoke(request, pk: int):
     return redirect("team")
 
 
+def _invalid_link(request, message: str):
+    # One page, one status for every refused link: unknown, forged, reused, expired,
+    # someone else's. Nothing tells them apart, and nothing changes.
+    return render(
+        request,
+        "segur_portal/link_invalid.html",
+        {"title": "Lien non valable", "message": message},
+        status=400,
+    )
+
+
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token: str):
     invitation = services.invitation_find(token)
     if invitation is None or not invitation.is_pending():
-        return render(
-            request,
-            "segur_portal/invitation_invalid.html",
-            {"title": "Invitation expirée"},
-            status=410 if invitation else 404,
-        )
-    if request.user.is_authenticated:
-        # Accepting while signed in as someone else would mix two identities.
-        logout(request)
+        return _invalid_link(request, services.INVALID_INVITATION)
     form = InvitationAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -240,11 +355,16 @@ def invitation_accept(request, token: str):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            # The link opened the account; signing in takes the password, like any login.
+            # A session of someone else on this browser ends: two identities do not mix.
+            if request.user.is_authenticated:
+                logout(request)
             messages.success(
-                request, f"Bienvenue ! Votre compte {user.editeur.raison_sociale} est ouvert."
+                request,
+                f"Votre compte {user.editeur.raison_sociale} est ouvert. "
+                "Connectez-vous avec votre adresse et le mot de passe choisi.",
             )
-            return redirect("dashboard")
+            return redirect("login")
     return render(
         request,
         "segur_portal/invitation_accept.html",
@@ -253,8 +373,8 @@ def invitation_accept(request, token: str):
 
 
 @login_not_required
-@login_not_required
 @never_cache
+@rate_limited("RATELIMIT_ACCOUNT_FORMS", method=["POST"])
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
@@ -262,7 +382,7 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.account_signup(
+            services.account_signup(
                 email=form.cleaned_data["email"],
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
@@ -271,21 +391,41 @@ def signup(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("signup_pending")
+            # The same answer for a new address and a known one: no session, a page that
+            # says an e-mail is on its way.
+            request.session["signup_email"] = form.cleaned_data["email"]
+            return redirect("signup_sent")
     return render(
         request, "segur_portal/signup.html", {"title": "Créer un compte éditeur", "form": form}
     )
 
 
+@login_not_required
+@never_cache
+@require_GET
+def signup_sent(request):
+    return render(
+        request,
+        "segur_portal/signup_sent.html",
+        {"title": "Vérifiez votre messagerie", "email": request.session.get("signup_email", "")},
+    )
+
+
+@never_cache
 @require_http_methods(["GET", "POST"])
 def signup_pending(request):
     user = request.user
     if user.email_verified_at is not None:
         return redirect("dashboard")
     if request.method == "POST":
-        services.account_send_verification(user=user)
-        messages.success(request, f"Un nouveau lien vient d’être envoyé à {user.email}.")
+        if services.account_send_verification(user=user):
+            messages.success(request, f"Un nouveau lien vient d’être envoyé à {user.email}.")
+        else:
+            messages.error(
+                request,
+                f"Trois liens ont déjà été envoyés à {user.email} dans l’heure : "
+                "ouvrez le plus récent, ou réessayez plus tard.",
+            )
         return redirect("signup_pending")
     return render(request, "segur_portal/signup_pending.html", {"title": "Confirmez votre adresse"})
 
@@ -297,16 +437,48 @@ def signup_confirm(request, uidb64: str, token: str):
     try:
         user = services.account_verify_email(uidb64=uidb64, token=token)
     except ValidationError as error:
-        return render(
-            request,
-            "segur_portal/signup_invalid.html",
-            {"title": "Lien non valable", "message": " ".join(error.messages)},
-            status=400,
+        return _invalid_link(request, " ".join(error.messages))
+    # The link proved the address; it does not sign in (it can be forwarded, logged,
+    # guessed for a confirmed account): the password does.
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        messages.success(
+            request, "Adresse confirmée. Étape suivante : les conditions d’utilisation."
         )
-    if not request.user.is_authenticated:
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    messages.success(request, "Adresse confirmée. Étape suivante : les conditions d’utilisation.")
-    return redirect("cgu")
+        return redirect("cgu")
+    messages.success(
+        request, "Adresse confirmée. Connectez-vous avec votre mot de passe pour continuer."
+    )
+    return redirect("login")
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's view, with the invalid-link page of every other token view (400)."""
+
+    def dispatch(self, *args, **kwargs):
+        response = super().dispatch(*args, **kwargs)
+        # A good token answers with a redirect (to the form, token kept in the session);
+        # only a refused one renders the page without a valid link.
+        if not self.validlink and response.status_code == 200:
+            return _invalid_link(
+                self.request,
+                "Ce lien de réinitialisation n’est pas valable : il est incomplet, a déjà "
+                "servi ou a expiré. Demandez-en un nouveau.",
+            )
+        return response
+
+
+@method_decorator(
+    [
+        login_not_required,
+        rate_limited("RATELIMIT_ACCOUNT_FORMS", method=["POST"]),
+        respond_no_sooner("PASSWORD_RESET_MIN_SECONDS"),
+    ],
+    name="dispatch",
+)
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's view; the e-mail goes through the outbox (PasswordResetForm.send_mail) and
+    the answer takes the same time whether the address has an account or not."""
 
 
 @login_not_required
