@@ -3,6 +3,7 @@ from django.contrib import admin
 from candidatures.models import (
     Campagne,
     Candidature,
+    CandidatureRemMove,
     CandidatureTransition,
     Cgu,
     Couloir,
@@ -14,8 +15,10 @@ from candidatures.models import (
     Profil,
     RemVersion,
     Sollicitation,
+    SupportDemande,
 )
 from candidatures.services.referentiel import preuve_attendue_set_kind
+from segur_portal.admin_tables import LargeTableAdmin
 
 
 @admin.register(Editeur)
@@ -90,8 +93,9 @@ class CampagneAdmin(admin.ModelAdmin):
     list_filter = ["dsr"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written by the services only: visible, never edited by hand."""
+class ReadOnlyAdmin(LargeTableAdmin):
+    """Records written by the services only: visible, never edited by hand; listed a
+    page at a time however many (LargeTableAdmin)."""
 
     def has_add_permission(self, request):
         return False
@@ -113,6 +117,18 @@ class TransitionInline(admin.TabularInline):
         return False
 
 
+class RemMoveInline(admin.TabularInline):
+    model = CandidatureRemMove
+    fk_name = "candidature"
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "from_version", "to_version", "actor", "reason"]
+    exclude = ["impact"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Candidature)
 class CandidatureAdmin(ReadOnlyAdmin):
     list_display = [
@@ -124,19 +140,42 @@ class CandidatureAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["state", "campagne__dsr"]
+    list_select_related = ["editeur"]
+    ordering = ["-pk"]
     search_fields = ["nom_commercial", "version_technique", "editeur__raison_sociale"]
-    inlines = [TransitionInline]
+    inlines = [TransitionInline, RemMoveInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Ten thousand candidatures: the texts are searched as Django does, a number
+        # (C-000123 without its prefix) finds the candidature itself.
+        term = search_term.strip().removeprefix("C-")
+        if term.isdigit():
+            return queryset.filter(pk=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(Sollicitation)
 class SollicitationAdmin(ReadOnlyAdmin):
     list_display = ["candidature", "phase", "status", "opened_at", "due_at", "answered_at"]
     list_filter = ["phase", "status"]
+    list_select_related = ["candidature__editeur"]
+    ordering = ["-pk"]
+    search_by = {"number": "candidature_id"}
+    search_fields = ["candidature__id"]
+    search_help_text = "Numéro de la candidature."
+
+
+@admin.register(SupportDemande)
+class SupportDemandeAdmin(ReadOnlyAdmin):
+    list_display = ["subject", "editeur", "created_at", "last_message_at", "waiting_since"]
+    list_select_related = ["editeur"]
+    search_fields = ["subject", "editeur__raison_sociale"]
 
 
 @admin.register(EditeurChange)
 class EditeurChangeAdmin(ReadOnlyAdmin):
     list_display = ["editeur", "field", "changed_by", "changed_at"]
+    list_select_related = ["editeur", "changed_by"]
 
 
 @admin.register(Cgu)

@@ -81,6 +81,16 @@ TERMINAL_STATES = frozenset(
         CandidatureState.DEREFERENCEE,
     }
 )
+# Closed without a référencement: the same version may be filed again in a new
+# candidature (a referenced, dereferenced or still open one blocks it).
+VERSION_REUSABLE_STATES = frozenset(
+    {
+        CandidatureState.REFUSEE,
+        CandidatureState.REJETEE,
+        CandidatureState.ABANDONNEE,
+        CandidatureState.RETIREE,
+    }
+)
 PHASE_1_STATES = frozenset(
     {
         CandidatureState.BROUILLON,
@@ -115,8 +125,10 @@ class SollicitationPhase(models.TextChoices):
 
 
 class SollicitationStatus(models.TextChoices):
+    # The clock runs until the company's first answer.
     OUVERTE = "ouverte", "En attente de réponse de l’éditeur"
-    REPONDUE = "repondue", "Répondue"
+    # Answered: the clock is stopped, both sides may still write until it is closed.
+    REPONDUE = "repondue", "Répondue, échange en cours"
     EXPIREE = "expiree", "Close sans réponse"
     CLOSE = "close", "Close"
 

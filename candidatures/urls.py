@@ -2,11 +2,13 @@ from django.urls import path
 
 from candidatures.views import (
     candidature,
+    echanges,
     instruction,
     onboarding,
     referentiel,
     referentiel_admin,
     registre,
+    support,
 )
 
 referentiel_patterns = (
@@ -51,6 +53,11 @@ candidature_patterns = (
         path("<int:pk>/eligibilite/", candidature.eligibility_edit, name="eligibility"),
         path("<int:pk>/eligibilite/parc/", candidature.parc_upload, name="parc_upload"),
         path(
+            "<int:pk>/eligibilite/formulaire/",
+            candidature.eligibility_read,
+            name="eligibility_read",
+        ),
+        path(
             "<int:pk>/eligibilite/soumettre/",
             candidature.submit_eligibility,
             name="submit_eligibility",
@@ -63,11 +70,21 @@ candidature_patterns = (
         path("<int:pk>/rejeter/", candidature.reject, name="reject"),
         path("<int:pk>/retirer/", candidature.withdraw, name="withdraw"),
         path("<int:pk>/rem/", candidature.rem_move, name="rem_move"),
-        path("<int:pk>/solliciter/", candidature.sollicitation_open, name="sollicitation_open"),
+        path("<int:pk>/solliciter/", echanges.sollicitation_open, name="sollicitation_open"),
         path(
             "<int:pk>/sollicitations/<int:sid>/repondre/",
-            candidature.sollicitation_answer,
+            echanges.sollicitation_answer,
             name="sollicitation_answer",
+        ),
+        path(
+            "<int:pk>/sollicitations/<int:sid>/clore/",
+            echanges.sollicitation_close,
+            name="sollicitation_close",
+        ),
+        path(
+            "<int:pk>/sollicitations/<int:sid>/statut/",
+            echanges.sollicitation_status,
+            name="sollicitation_status",
         ),
     ],
     "candidatures",
@@ -91,4 +108,14 @@ registre_patterns = (
         path("parcs/<int:pk>/", registre.parc, name="parc"),
     ],
     "registre",
+)
+
+support_patterns = (
+    [
+        path("", support.support_home, name="home"),
+        path("ans/", support.support_inbox, name="inbox"),
+        path("<int:pk>/", support.support_demande, name="demande"),
+        path("<int:pk>/repondre/", support.support_message, name="message"),
+    ],
+    "support",
 )

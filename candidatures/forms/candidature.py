@@ -29,6 +29,48 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
+class SubmissionRequired:
+    """A field the submission needs, so its label never says « Optionnel », that may stay
+    empty while the form is saved in several goes: the page and the submission list what
+    is still missing (candidatures.services.eligibility.eligibility_missing)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["required"] = True
+        super().__init__(*args, **kwargs)
+
+    def validate(self, value):
+        if value in self.empty_values:
+            return
+        super().validate(value)
+
+
+class SubmissionRequiredCharField(SubmissionRequired, forms.CharField):
+    pass
+
+
+class SubmissionRequiredFileField(SubmissionRequired, forms.FileField):
+    pass
+
+
+class ProfilsField(forms.ModelMultipleChoiceField):
+    """The profiles: « Général » is always among them (added by the service), so the field
+    is required and an empty choice means « Général » alone."""
+
+    def clean(self, value):
+        if not value:
+            return self.queryset.none()
+        return super().clean(value)
+
+
+# A document chosen in an earlier post of the form, already stored: its hidden field
+# names it, so a form error never asks for the file again.
+RECEIVED_SUFFIX = "_recu"
+
+
+def received_field():
+    return forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
 class CguAcceptForm(DsfrFormMixin, forms.Form):
     accept = forms.BooleanField(
         label="J’ai lu les conditions générales d’utilisation du référencement et je les accepte "
@@ -124,32 +166,29 @@ class CandidatureCreateForm(CandidatureAdminForm):
 
 
 class EligibilityForm(DsfrFormMixin, forms.Form):
-    nie = forms.CharField(
+    nie = SubmissionRequiredCharField(
         label="NIE — numéro d’identification éditeur délivré par le CNDA",
         max_length=50,
-        required=False,
         validators=[validate_cnda_number],
     )
-    nil = forms.CharField(
+    nil = SubmissionRequiredCharField(
         label="NIL — numéro d’identification logiciel délivré par le CNDA",
         max_length=50,
-        required=False,
         validators=[validate_cnda_number],
     )
-    cnda_depot = forms.FileField(
+    cnda_depot = SubmissionRequiredFileField(
         label="Attestation de dépôt de la demande de labellisation CNDA",
-        required=False,
         help_text="PDF, PNG ou JPEG ; 10 Mo au plus.",
     )
-    lettre_engagement = forms.FileField(
+    cnda_depot_recu = received_field()
+    lettre_engagement = SubmissionRequiredFileField(
         label="Lettre d’engagement signée sur les fonctionnalités minimales du DSR",
-        required=False,
         help_text="PDF ; 10 Mo au plus.",
     )
-    profils = forms.ModelMultipleChoiceField(
+    lettre_engagement_recu = received_field()
+    profils = ProfilsField(
         label="Profils",
         queryset=None,
-        required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Le profil « Général » est obligatoire. Le choix des profils devient définitif à "
         "la soumission du formulaire : tout changement demandera une nouvelle candidature.",
@@ -204,9 +243,10 @@ class ComposantForm(DsfrFormMixin, forms.Form):
 class MembreForm(DsfrFormMixin, forms.Form):
     raison_sociale = forms.CharField(label="Raison sociale du membre", max_length=255)
     siret = forms.CharField(label="SIRET", max_length=20, validators=[])
-    mandat = forms.FileField(
-        label="Mandat donné au chef de file", required=False, help_text="PDF ; 10 Mo au plus."
+    mandat = SubmissionRequiredFileField(
+        label="Mandat donné au chef de file", help_text="PDF ; 10 Mo au plus."
     )
+    mandat_recu = received_field()
 
     def clean_siret(self):
         siret = re.sub(r"\s", "", self.cleaned_data["siret"])
@@ -252,15 +292,14 @@ class ParcUploadForm(DsfrFormMixin, forms.Form):
     )
 
 
-class SollicitationForm(DsfrFormMixin, forms.Form):
-    text = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 5}))
-    files = MultipleFileField(
-        label="Pièces jointes",
-        required=False,
-        help_text="PDF, image, vidéo ou texte ; 50 Mo au plus par fichier. Chaque fichier est "
-        "vérifié comme une preuve.",
-    )
-
-
 class ReasonForm(DsfrFormMixin, forms.Form):
     reason = forms.CharField(label="Motif", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RemMoveForm(DsfrFormMixin, forms.Form):
+    reason = forms.CharField(
+        label="Motif du changement de version",
+        help_text="L’éditeur le lit dans l’historique de sa candidature et dans la notification.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Indiquez pourquoi la candidature change de version."},
+    )

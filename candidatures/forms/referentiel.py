@@ -5,13 +5,14 @@ from django.utils import timezone
 
 from candidatures.enums import Jalon, Perimetre, ProofKind
 from candidatures.models import Campagne, Profil, RemVersion
+from candidatures.models.referentiel import J2_CLOSING_TIME, J2_TIME_MESSAGE
 from segur_portal.forms import DsfrFormMixin
 
 # The hour of each jalon when the administrator gives only its date: J2 closes at
 # 14:00 (DSR §4.2); the guichet opens in the morning; the other deadlines end the day.
 DEFAULT_JALON_TIMES = {
     Jalon.J1: time(9, 0),
-    Jalon.J2: time(14, 0),
+    Jalon.J2: J2_CLOSING_TIME,
     Jalon.J3: time(23, 59),
     Jalon.J4: time(23, 59),
     Jalon.J5: time(23, 59),
@@ -78,7 +79,7 @@ class CampagneForm(DsfrFormMixin, forms.Form):
             self.fields[f"{jalon.value}_time"] = forms.TimeField(
                 label=f"Heure (Paris) — {jalon.name}",
                 required=False,
-                help_text=f"{default:%H:%M} si vide.",
+                help_text="toujours 14:00" if jalon == Jalon.J2 else f"{default:%H:%M} si vide.",
                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             )
             self.fields[f"{jalon.value}_date"].widget.attrs["class"] = "fr-input"
@@ -96,6 +97,9 @@ class CampagneForm(DsfrFormMixin, forms.Form):
             if day is None:
                 continue
             hour = cleaned.get(f"{jalon.value}_time") or DEFAULT_JALON_TIMES[jalon]
+            if jalon == Jalon.J2 and hour != J2_CLOSING_TIME:
+                self.add_error("j2_time", J2_TIME_MESSAGE)
+                continue
             cleaned[jalon.value] = timezone.make_aware(datetime.combine(day, hour))
         return cleaned
 
@@ -106,11 +110,12 @@ class CampagneForm(DsfrFormMixin, forms.Form):
         return campagne
 
     def add_model_errors(self, error) -> None:
-        """Show the model's per-jalon errors at the jalon's date field."""
+        """Show the model's per-jalon errors at the jalon's date field (J2's hour at
+        its hour field)."""
         for field, messages in error.message_dict.items():
             target = f"{field}_date" if field in Jalon.values else None
             for message in messages:
-                self.add_error(target, message)
+                self.add_error("j2_time" if message == J2_TIME_MESSAGE else target, message)
 
 
 class RemSearchForm(forms.Form):

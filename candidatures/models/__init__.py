@@ -1,11 +1,10 @@
+from candidatures.models.assignment import Assignment
 from candidatures.models.candidature import (
     Candidature,
     CandidatureTransition,
     ComposantAdditionnel,
     Distributeur,
     MembreGroupement,
-    Sollicitation,
-    SollicitationMessage,
     VersionParc,
 )
 from candidatures.models.editeur import Cgu, CguAcceptance, Editeur, EditeurChange
@@ -19,10 +18,19 @@ from candidatures.models.referentiel import (
     RemVersion,
     Scenario,
 )
+from candidatures.models.rem_move import CandidatureRemMove
+from candidatures.models.sollicitation import (
+    Sollicitation,
+    SollicitationMessage,
+    SollicitationMessageFichier,
+)
+from candidatures.models.support import SupportDemande, SupportMessage, SupportMessageFichier
 
 __all__ = [
+    "Assignment",
     "Campagne",
     "Candidature",
+    "CandidatureRemMove",
     "CandidatureTransition",
     "Cgu",
     "CguAcceptance",
@@ -40,5 +48,9 @@ __all__ = [
     "Scenario",
     "Sollicitation",
     "SollicitationMessage",
+    "SollicitationMessageFichier",
+    "SupportDemande",
+    "SupportMessage",
+    "SupportMessageFichier",
     "VersionParc",
 ]

@@ -10,8 +10,6 @@ from candidatures.enums import (
     CandidatureState,
     CndaStatus,
     ServiceSocle,
-    SollicitationPhase,
-    SollicitationStatus,
 )
 from candidatures.validators import validate_siret
 
@@ -214,6 +212,16 @@ class Candidature(ConcurrentTransitionMixin, models.Model):
     def reject(self):
         pass
 
+    # The sweep: a draft never submitted by J2 (a later first deposit is refused).
+    @transition(field=state, source=S.BROUILLON, target=S.REJETEE)
+    def close_draft(self):
+        pass
+
+    # The sweep: an eligibility form never submitted by J4.
+    @transition(field=state, source=S.ADMIN_VALIDEE, target=S.REJETEE)
+    def close_eligibility_unsubmitted(self):
+        pass
+
     @transition(field=state, source=S.ELIGIBLE, target=S.DOSSIER_SOUMIS)
     def submit_dossier(self):
         pass
@@ -409,92 +417,3 @@ class Distributeur(models.Model):
 
     def __str__(self) -> str:
         return self.raison_sociale
-
-
-class Sollicitation(models.Model):
-    """A request from the agency to the company, answered in the portal, under a clock.
-
-    Every deadline is stored when the request is made; the sweep acts on them and
-    records each outcome once (its *_at field), so a late or repeated sweep is harmless.
-    """
-
-    candidature = models.ForeignKey(
-        Candidature, on_delete=models.PROTECT, related_name="sollicitations"
-    )
-    phase = models.CharField("phase", max_length=20, choices=SollicitationPhase.choices)
-    status = models.CharField(
-        "statut",
-        max_length=20,
-        choices=SollicitationStatus.choices,
-        default=SollicitationStatus.OUVERTE,
-    )
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.RESTRICT, related_name="+"
-    )
-    opened_at = models.DateTimeField("envoyée le")
-    # The decisive deadline: phase 1, 5 working days (rejection); instruction, 30 days
-    # (abandonment).
-    due_at = models.DateTimeField("échéance")
-    # The jalon after which no exchange of this phase is possible (J3, J5 or J7).
-    closes_at = models.DateTimeField("fin des échanges")
-    answered_at = models.DateTimeField("répondue le", null=True, blank=True)
-    answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.RESTRICT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    reminder_half_sent_at = models.DateTimeField(null=True, blank=True)
-    reminder_last_sent_at = models.DateTimeField(null=True, blank=True)
-    depriorisation_applied_at = models.DateTimeField(null=True, blank=True)
-    retard_applied_at = models.DateTimeField(null=True, blank=True)
-    expired_at = models.DateTimeField("close sans réponse le", null=True, blank=True)
-    # A request for complements during instruction names the requirements concerned:
-    # the editor may then change the proofs of those only.
-    exigences = models.ManyToManyField(
-        "candidatures.Exigence", verbose_name="exigences concernées", blank=True
-    )
-
-    class Meta:
-        verbose_name = "sollicitation"
-        ordering = ["opened_at", "id"]
-        indexes = [
-            models.Index(
-                fields=["due_at"],
-                condition=models.Q(status="ouverte"),
-                name="sollicitation_open_due",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Sollicitation {self.pk} ({self.get_phase_display()})"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == SollicitationStatus.OUVERTE
-
-    @property
-    def effective_due_at(self):
-        return min(self.due_at, self.closes_at)
-
-
-class SollicitationMessage(models.Model):
-    sollicitation = models.ForeignKey(
-        Sollicitation, on_delete=models.CASCADE, related_name="messages"
-    )
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.RESTRICT, related_name="+"
-    )
-    from_agency = models.BooleanField()
-    at = models.DateTimeField(default=timezone.now)
-    text = models.TextField("message")
-    fichiers = models.ManyToManyField("preuves.Fichier", verbose_name="pièces jointes", blank=True)
-
-    class Meta:
-        verbose_name = "message de sollicitation"
-        verbose_name_plural = "messages de sollicitation"
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"Message {self.pk}"

@@ -2,17 +2,18 @@
 their requirements, scenarios and expected proofs, and the campaigns (guichets)."""
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, time
 from itertools import pairwise
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from candidatures.enums import Jalon, Nature, Perimetre, Phase, ProofKind, RemStatus
+from segur_portal.clocks import PARIS
 
 
 def name_key(name: str) -> str:
@@ -259,6 +260,11 @@ class PreuveAttendue(models.Model):
 
 
 JALONS = [jalon.value for jalon in Jalon]
+# J2 closes at 14:00, Paris time (DSR §4.2).
+J2_CLOSING_TIME = time(14, 0)
+J2_TIME_MESSAGE = (
+    "J2 ferme à 14:00, heure de Paris (DSR §4.2) : laissez l’heure vide ou indiquez 14:00."
+)
 
 
 class Campagne(models.Model):
@@ -306,6 +312,16 @@ class Campagne(models.Model):
                     f"{jalon.name} doit tomber {'après' if jalon == Jalon.J2 else 'au plus tôt à'} "
                     f"{earlier.name} ({timezone.localtime(when):%d/%m/%Y à %H:%M})."
                 )
+        if self.j2 is not None and self.j2.astimezone(PARIS).time() != J2_CLOSING_TIME:
+            errors.setdefault(Jalon.J2.value, J2_TIME_MESSAGE)
+        if (
+            self.dsr_id is not None
+            and not self.dsr.rem_versions.filter(status=RemStatus.PUBLISHED).exists()
+        ):
+            errors[NON_FIELD_ERRORS] = (
+                f"Le REM de {self.dsr.code} n’est pas publié : publiez-le avant d’ouvrir une "
+                "campagne, les candidatures s’y rattachent dès leur création."
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -4,6 +4,7 @@ Clock status is computed here from stored timestamps at each request, so a page 
 right even when the sweep is late.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,9 +17,15 @@ from candidatures.enums import (
     SollicitationPhase,
     SollicitationStatus,
 )
-from candidatures.models import Candidature, Sollicitation, SollicitationMessage
+from candidatures.models import (
+    Candidature,
+    MembreGroupement,
+    Sollicitation,
+)
 from candidatures.services.sollicitation import deprioritised_at
-from segur_portal.clocks import due_display, remaining_display
+from segur_portal.clocks import due_display, format_paris_datetime, remaining_display
+from segur_portal.enums import JournalKind
+from segur_portal.models import JournalEntry
 
 S = CandidatureState
 Phase = SollicitationPhase
@@ -67,46 +74,6 @@ def sollicitation_clocks(sollicitation: Sollicitation, now: datetime) -> list[Cl
     return clocks
 
 
-def queue(name: str, *, now: datetime, dsr_code: str = "", filter_state: str = ""):
-    """A phase's queue, oldest submission first, with each row's open sollicitation."""
-    title, state, submitted_field, jalon = QUEUES[name]
-    candidatures = (
-        Candidature.objects.filter(state=state)
-        .select_related("editeur", "campagne__dsr")
-        .prefetch_related(
-            Prefetch(
-                "sollicitations",
-                queryset=Sollicitation.objects.filter(status=SollicitationStatus.OUVERTE),
-                to_attr="open_sollicitations",
-            )
-        )
-        .order_by(submitted_field, "pk")
-    )
-    if dsr_code:
-        candidatures = candidatures.filter(campagne__dsr__code=dsr_code)
-    rows = []
-    for candidature in candidatures:
-        open_sollicitation = next(iter(candidature.open_sollicitations), None)
-        waiting = open_sollicitation is not None
-        if filter_state == "sollicitee" and not waiting:
-            continue
-        if filter_state == "a_decider" and waiting:
-            continue
-        closes_at = getattr(candidature.campagne, jalon)
-        rows.append(
-            {
-                "candidature": candidature,
-                "submitted_at": getattr(candidature, submitted_field),
-                "sollicitation": open_sollicitation,
-                "clocks": sollicitation_clocks(open_sollicitation, now) if waiting else [],
-                "overdue": now >= closes_at,
-                "closes_at": closes_at,
-                "jalon": jalon.upper(),
-            }
-        )
-    return title, rows
-
-
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
@@ -114,69 +81,206 @@ class TimelineEntry:
     text: str
     who: str
     kind: str
+    seq: int = 0
 
 
-def _who(user, *, for_agency: bool) -> str:
+def _who(user, *, for_agency: bool, portal: str = "Le portail (délai échu)") -> str:
     if user is None:
-        return "Le portail (délai échu)"
+        return portal
     if user.is_agency and not for_agency:
         return "Agence du Numérique en Santé"
     return user.get_full_name()
 
 
-def timeline(candidature: Candidature, *, for_agency: bool) -> list[TimelineEntry]:
-    """The candidature's history. The editor sees its own actions and the agency's
-    decisions and requests; agency staff also see who acted and the reminders sent."""
-    entries = [
-        TimelineEntry(
-            at=transition.at,
-            title=f"{S(transition.from_state).label} → {S(transition.to_state).label}",
-            text=transition.reason,
-            who=_who(transition.actor, for_agency=for_agency),
-            kind="transition",
+K = JournalKind
+# What a candidature's history shows, read from the journal (segur_portal.journal). The
+# registry's own entries repeat the transitions; a file received is not yet anyone's.
+TIMELINE_KINDS = [
+    K.CANDIDATURE_CREEE,
+    K.TRANSITION,
+    K.REM_MOVE,
+    K.SOLLICITATION_MESSAGE,
+    K.SOLLICITATION_CLOSE,
+    K.SOLLICITATION_EXPIREE,
+    K.SOLLICITATION_RAPPEL,
+    K.FICHIER_VERIFIE,
+    K.FICHIER_TELECHARGE,
+    K.PREUVE_DEPOSEE,
+    K.PREUVE_RETIREE,
+    K.VERDICT,
+    K.SIGNATURE,
+    K.DECISION,
+    K.ATTESTATION,
+]
+# The exchanges between the instructor and the company, which the collège never reads,
+# nor the files of those exchanges and of the eligibility form (docs/SECURITY.md).
+EXCHANGE_KINDS = [K.SOLLICITATION_MESSAGE, K.SOLLICITATION_CLOSE]
+PRIVATE_FILE_CONTEXTS = ["sollicitation", "eligibilite"]
+FILE_KINDS = [K.FICHIER_VERIFIE, K.FICHIER_TELECHARGE]
+TIMELINE_RECENT = 50
+CONSULTATIONS = {
+    "telechargement": "Fichier téléchargé",
+    "apercu": "Fichier consulté (aperçu)",
+    "archive": "Fichier téléchargé dans l’archive du dossier",
+}
+
+
+def timeline_entries(candidature: Candidature, *, for_agency: bool, with_exchanges: bool = True):
+    """The journal's entries of the candidature that this reader sees, oldest first: the
+    editor does not see the portal's reminders to it; the collège (without
+    `with_exchanges`) sees no message of a sollicitation nor their files."""
+    entries = JournalEntry.objects.filter(candidature=candidature, kind__in=TIMELINE_KINDS)
+    if not for_agency:
+        entries = entries.exclude(kind=K.SOLLICITATION_RAPPEL)
+    if not with_exchanges:
+        entries = entries.exclude(kind__in=EXCHANGE_KINDS).exclude(
+            kind__in=FILE_KINDS, data__context__in=PRIVATE_FILE_CONTEXTS
         )
-        for transition in candidature.transitions.select_related("actor")
-    ]
-    entries.append(
-        TimelineEntry(
-            candidature.created_at,
-            "Candidature créée",
-            "",
-            _who(candidature.created_by, for_agency=True),
-            "transition",
-        )  # fmt: skip
+    return entries.select_related("actor").order_by("at", "seq")
+
+
+def timeline(
+    candidature: Candidature,
+    *,
+    for_agency: bool,
+    with_exchanges: bool = True,
+    recent: int | None = TIMELINE_RECENT,
+) -> list[TimelineEntry]:
+    """The candidature's history as its page shows it: the `recent` last events (all of
+    them with None), oldest first, in one query whatever the history's length."""
+    entries = timeline_entries(candidature, for_agency=for_agency, with_exchanges=with_exchanges)
+    if recent is not None:
+        entries = list(entries.reverse()[:recent])[::-1]
+    return [timeline_entry(entry, for_agency=for_agency) for entry in entries]
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _state(value: str) -> str:
+    return S(value).label if value in S.values else value
+
+
+def _label(choices, value: str) -> str:
+    return choices(value).label if value in choices.values else value
+
+
+def _files(data: dict) -> str:
+    names = [f"{f['name']} (SHA-256 {f['sha256']})" for f in data.get("fichiers", [])]
+    return "\n\nPièces jointes : " + ", ".join(names) if names else ""
+
+
+def timeline_entry(entry, *, for_agency: bool) -> TimelineEntry:
+    """One entry of the journal as a line of the history."""
+    from college.enums import DecisionKind
+    from preuves.enums import FichierStatus, Verdict
+
+    data, kind = entry.data, entry.kind
+    who = _who(entry.actor, for_agency=for_agency)
+    css = "transition"
+    if kind == K.CANDIDATURE_CREEE:
+        title, text = "Candidature créée", ""
+        who = _who(entry.actor, for_agency=True)
+    elif kind == K.TRANSITION:
+        title = f"{_state(data['from'])} → {_state(data['to'])}"
+        text = data.get("reason", "")
+    elif kind == K.REM_MOVE:
+        title = f"Version du REM : {data['from']} → {data['to']}"
+        text = f"Motif : {data['reason']}"
+    elif kind == K.SOLLICITATION_EXPIREE:
+        title, css = "Sollicitation close sans réponse", "clock"
+        text = f"Délai de réponse : {due_display(_instant(data['due_at']))}"
+    elif kind == K.SOLLICITATION_RAPPEL:
+        title = (
+            "Rappel de mi-délai envoyé"
+            if data.get("reminder") == "half"
+            else "Rappel du dernier jour envoyé"
+        )
+        text, who, css = "", "Le portail", "reminder"
+    elif kind == K.SOLLICITATION_CLOSE:
+        title = "Échange clos"
+        text = f"Sollicitation du {format_paris_datetime(_instant(data['opened_at']))}"
+        who = _who(
+            entry.actor,
+            for_agency=for_agency,
+            portal="Le portail (fin des échanges de la phase)",
+        )
+    elif kind == K.SOLLICITATION_MESSAGE:
+        if data["from_agency"]:
+            title = "Sollicitation de l’ANS" if data.get("first") else "Message de l’ANS"
+        else:
+            title = "Message de l’éditeur"
+        text, css = data["text"] + _files(data), "message"
+    elif kind == K.FICHIER_VERIFIE:
+        title = f"Fichier {_label(FichierStatus, data['status']).lower()} : {data['name']}"
+        text = data.get("reason") or f"SHA-256 {data['sha256']}"
+        who, css = "Le portail (vérification)", "clock"
+    elif kind == K.FICHIER_TELECHARGE:
+        how = CONSULTATIONS.get(data.get("consultation", ""), "Fichier téléchargé")
+        title, text, css = f"{how} : {data['name']}", "", "reminder"
+    elif kind in (K.PREUVE_DEPOSEE, K.PREUVE_RETIREE):
+        verb = "déposée" if kind == K.PREUVE_DEPOSEE else "retirée"
+        title = f"Preuve {verb} — {data['exigence']}"
+        text = data.get("url") or f"{data.get('name', '')} (SHA-256 {data.get('sha256', '')})"
+    elif kind == K.VERDICT:
+        title = f"{_label(Verdict, data['verdict'])} — {data['exigence']}"
+        text = data.get("comment", "")
+    elif kind == K.SIGNATURE:
+        title = "Convention signée"
+        text = f"{data['capacity']} · SHA-256 du document signé : {data['document_sha256']}"
+    elif kind == K.DECISION:
+        title = f"Décision du collège : {_label(DecisionKind, data['kind'])}"
+        reserves = [f"Réserve {r['position']} : {r['text']}" for r in data.get("reserves", [])]
+        text = "\n".join([data["text"], *reserves])
+    elif kind == K.ATTESTATION:
+        title = f"Attestation {data['numero']}"
+        text = f"SHA-256 du PDF : {data['sha256']}" if data.get("sha256") else "Numéro attribué"
+        who = _who(entry.actor, for_agency=for_agency, portal="Le portail")
+    else:
+        title, text = JournalKind(kind).label, ""
+    return TimelineEntry(entry.at, title, text, who, css, entry.seq)
+
+
+def eligibility_record(candidature_id: int) -> Candidature:
+    """The eligibility form as submitted, every annex with its file, in a fixed number
+    of queries whatever the number of rows."""
+    return (
+        Candidature.objects.select_related(
+            "editeur",
+            "campagne__dsr",
+            "cnda_depot",
+            "lettre_engagement",
+            "parc_fichier",
+        )
+        .prefetch_related(
+            "profils",
+            "composants",
+            Prefetch(
+                "membres_groupement",
+                queryset=MembreGroupement.objects.select_related("mandat"),
+            ),
+            "distributeurs",
+            "versions_parc",
+        )
+        .get(pk=candidature_id)
     )
-    for sollicitation in candidature.sollicitations.all():
-        if sollicitation.expired_at:
-            entries.append(
-                TimelineEntry(
-                    sollicitation.expired_at,
-                    "Sollicitation close sans réponse",
-                    f"Échéance : {due_display(sollicitation.effective_due_at)}",
-                    _who(None, for_agency=for_agency),
-                    "clock",
-                )
-            )
-        if for_agency:
-            for at, label in [
-                (sollicitation.reminder_half_sent_at, "Rappel de mi-délai envoyé"),
-                (sollicitation.reminder_last_sent_at, "Rappel du dernier jour envoyé"),
-            ]:
-                if at:
-                    entries.append(TimelineEntry(at, label, "", "Le portail", "reminder"))
-    for message in SollicitationMessage.objects.filter(
-        sollicitation__candidature=candidature
-    ).select_related("author"):
-        entries.append(
-            TimelineEntry(
-                message.at,
-                "Sollicitation de l’ANS" if message.from_agency else "Réponse de l’éditeur",
-                message.text,
-                _who(message.author, for_agency=for_agency),
-                "message",
-            )
-        )
-    return sorted(entries, key=lambda entry: entry.at)
+
+
+def eligibility_received_file(*, candidature: Candidature, fichier_id: str):
+    """A document of the eligibility form received by an earlier post, as its page names
+    it: only a file the company's own users stored; anything else is ignored."""
+    from preuves.models import Fichier
+
+    try:
+        key = uuid.UUID(str(fichier_id))
+    except ValueError:
+        return None
+    return Fichier.objects.filter(
+        pk=key,
+        editeur_id=candidature.editeur_id,
+        uploaded_by__editeur_id=candidature.editeur_id,
+    ).first()
 
 
 def public_in_progress(dsr_code: str = "") -> QuerySet[Candidature]:
@@ -185,6 +289,20 @@ def public_in_progress(dsr_code: str = "") -> QuerySet[Candidature]:
         .select_related("editeur", "campagne__dsr")
         .prefetch_related("profils")
         .order_by("campagne__dsr__code", "editeur__raison_sociale", "nom_commercial")
+    )
+    if dsr_code:
+        candidatures = candidatures.filter(campagne__dsr__code=dsr_code)
+    return candidatures
+
+
+def public_withdrawn(dsr_code: str = "") -> QuerySet[Candidature]:
+    """Candidatures withdrawn by their company once published in progress: they stay
+    on the public list, with the date and the company's reason (issue 13)."""
+    candidatures = (
+        Candidature.objects.filter(state=S.RETIREE, admin_validated_at__isnull=False)
+        .select_related("editeur", "campagne__dsr")
+        .prefetch_related("profils")
+        .order_by("-closed_at", "pk")
     )
     if dsr_code:
         candidatures = candidatures.filter(campagne__dsr__code=dsr_code)
@@ -222,6 +340,7 @@ def queue_counts(*, now: datetime) -> list[dict]:
 
 def editor_dashboard(user) -> dict:
     """The editor's next steps (address, CGU, company) and its candidatures."""
+    from candidatures.permissions import can_edit_company
     from candidatures.services.onboarding import cgu_accepted
 
     steps = [
@@ -249,6 +368,7 @@ def editor_dashboard(user) -> dict:
         sollicitation.clocks = sollicitation_clocks(sollicitation, now)
     return {
         "editeur": user.editeur,
+        "can_edit_company": can_edit_company(user),
         "steps": steps,
         "onboarded": all(done for _label, done, _url in steps),
         "candidatures": candidatures,

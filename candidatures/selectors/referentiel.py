@@ -26,6 +26,11 @@ def dsrs_with_campaigns() -> QuerySet[Couloir]:
             Prefetch("dsrs", queryset=Dsr.objects.order_by("-wave", "code")),
             "dsrs__profils",
             Prefetch("dsrs__campagnes", queryset=Campagne.objects.order_by("-j1")),
+            Prefetch(
+                "dsrs__rem_versions",
+                queryset=RemVersion.objects.filter(status=RemStatus.PUBLISHED).only("pk", "dsr"),
+                to_attr="published_rems",
+            ),
         )
         .filter(dsrs__isnull=False)
         .distinct()
@@ -290,24 +295,54 @@ def applicable_exigences(
     )
 
 
+ProofKey = tuple[str, str, str]  # (exigence, scenario, preuve) identifiers
+
+
+@dataclass(frozen=True)
+class AffectedDepot:
+    """A deposit of the candidature that a REM change concerns."""
+
+    exigence: str
+    preuve: str
+    name: str
+    # "retiree": no longer asked for; "modifiee": its requirement changed, to check.
+    why: str
+
+
 @dataclass(frozen=True)
 class RemImpact:
-    """Expected proofs a candidature gains or loses by moving to another REM version."""
+    """What moving a candidature to another REM version changes for it: the expected
+    proofs and the mandatory requirements of its profiles it gains or loses, those whose
+    content changed, and the deposits these concern."""
 
-    added: list[tuple[str, str, str]]
-    removed: list[tuple[str, str, str]]
+    added: list[ProofKey]
+    removed: list[ProofKey]
     exigences_added: list[str]
     exigences_removed: list[str]
+    exigences_changed: list[ExigenceChange] = field(default_factory=list)
+    depots: list[AffectedDepot] = field(default_factory=list)
 
     @property
     def digest(self) -> str:
-        payload = json.dumps(
-            [self.added, self.removed, self.exigences_added, self.exigences_removed]
-        )
+        payload = json.dumps(self.as_record(), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
+    def as_record(self) -> dict:
+        """The impact as stored with the move (JSON)."""
+        return {
+            "preuves_ajoutees": [list(key) for key in self.added],
+            "preuves_retirees": [list(key) for key in self.removed],
+            "exigences_ajoutees": self.exigences_added,
+            "exigences_retirees": self.exigences_removed,
+            "exigences_modifiees": {
+                item.identifier: [[c.label, c.before, c.after] for c in item.changes]
+                for item in self.exigences_changed
+            },
+            "depots": [[d.exigence, d.preuve, d.name, d.why] for d in self.depots],
+        }
 
-def _applicable_proofs(version: RemVersion, profil_ids) -> tuple[set, set]:
+
+def _applicable_proofs(version: RemVersion, profil_ids) -> tuple[set[ProofKey], set[str]]:
     exigences = applicable_exigences(version, profil_ids)
     proofs = set(
         PreuveAttendue.objects.filter(scenario__exigence__in=exigences).values_list(
@@ -317,13 +352,74 @@ def _applicable_proofs(version: RemVersion, profil_ids) -> tuple[set, set]:
     return proofs, set(exigences.values_list("identifier", flat=True))
 
 
+def _current_depots(candidature):
+    from preuves.models import Depot
+
+    return (
+        Depot.objects.filter(candidature=candidature, removed_at__isnull=True)
+        .select_related("fichier", "exigence", "preuve_attendue__scenario")
+        .order_by("exigence__position", "pk")
+    )
+
+
+def depot_key(depot) -> ProofKey:
+    preuve = depot.preuve_attendue
+    if preuve is None:
+        return (depot.exigence.identifier, "", "")
+    return (depot.exigence.identifier, preuve.scenario.identifier, preuve.identifier)
+
+
+def rem_deposit_targets(version: RemVersion) -> dict[ProofKey, tuple[int, int | None]]:
+    """Where a deposit lands in a version, by identifiers: (exigence pk, preuve pk), or
+    (exigence pk, None) for a requirement that lists no proof."""
+    targets: dict[ProofKey, tuple[int, int | None]] = {
+        (identifier, "", ""): (pk, None)
+        for pk, identifier in version.exigences.values_list("pk", "identifier")
+    }
+    for preuve_pk, exigence_pk, exigence, scenario, preuve in PreuveAttendue.objects.filter(
+        scenario__exigence__rem_version=version
+    ).values_list(
+        "pk",
+        "scenario__exigence_id",
+        "scenario__exigence__identifier",
+        "scenario__identifier",
+        "identifier",
+    ):
+        targets.pop((exigence, "", ""), None)
+        targets[(exigence, scenario, preuve)] = (exigence_pk, preuve_pk)
+    return targets
+
+
 def candidature_rem_impact(*, candidature, target: RemVersion) -> RemImpact:
     profil_ids = list(candidature.profils.values_list("id", flat=True))
     old_proofs, old_exigences = _applicable_proofs(candidature.rem_version, profil_ids)
     new_proofs, new_exigences = _applicable_proofs(target, profil_ids)
+    kept = old_exigences & new_exigences
+    before, after = _snapshot(candidature.rem_version), _snapshot(target)
+    changed = []
+    for identifier in sorted(kept):
+        changes = _exigence_changes(before[identifier], after[identifier])
+        if changes:
+            changed.append(ExigenceChange(identifier, changes))
+    changed_ids = {item.identifier for item in changed}
+    targets = rem_deposit_targets(target)
+    depots = []
+    for depot in _current_depots(candidature):
+        key = depot_key(depot)
+        exigence = key[0]
+        if exigence not in new_exigences or key not in targets:
+            why = "retiree"
+        elif exigence in changed_ids:
+            why = "modifiee"
+        else:
+            continue
+        name = depot.fichier.original_name if depot.fichier else depot.url
+        depots.append(AffectedDepot(exigence, key[2], name, why))
     return RemImpact(
         added=sorted(new_proofs - old_proofs),
         removed=sorted(old_proofs - new_proofs),
         exigences_added=sorted(new_exigences - old_exigences),
         exigences_removed=sorted(old_exigences - new_exigences),
+        exigences_changed=changed,
+        depots=depots,
     )

@@ -7,22 +7,44 @@ completeness), records a CandidatureTransition and notifies after the commit.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower, Trim
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from candidatures.enums import CandidatureState, SollicitationPhase, SollicitationStatus
-from candidatures.models import Campagne, Candidature, CandidatureTransition, Profil
+from candidatures.enums import (
+    VERSION_REUSABLE_STATES,
+    CandidatureState,
+    SollicitationPhase,
+    SollicitationStatus,
+)
+from candidatures.models import (
+    Campagne,
+    Candidature,
+    CandidatureTransition,
+    Editeur,
+    Profil,
+    Sollicitation,
+)
 from candidatures.models.referentiel import name_key
 from candidatures.permissions import is_company_member, runs_procedure
 from candidatures.selectors.referentiel import current_rem_version
 from candidatures.services.onboarding import cgu_accepted
+from segur_portal.cache import public_pages_changed
 from segur_portal.clocks import due_display, format_paris_datetime
+from segur_portal.enums import JournalKind
+from segur_portal.journal_events import (
+    journal_candidature_created,
+    journal_sollicitation,
+    journal_transition,
+)
 from segur_portal.services import notification_send
+from segur_portal.webhooks import webhook_transition
 
 S = CandidatureState
 GENERAL = "Général"
@@ -64,7 +86,7 @@ def _apply(
         if after is not None:
             after(locked)
         locked.save()
-        CandidatureTransition.objects.create(
+        transition = CandidatureTransition.objects.create(
             candidature=locked,
             name=name,
             from_state=from_state,
@@ -73,6 +95,10 @@ def _apply(
             at=now,
             reason=reason,
         )
+        journal_transition(transition)
+        webhook_transition(transition)
+        # The public lists show candidatures by state, the registry their attestation.
+        public_pages_changed()
     return locked
 
 
@@ -102,10 +128,19 @@ def _require_procedure(actor) -> None:
 
 
 def _close_open_sollicitations(candidature: Candidature, phase: str, now: datetime) -> None:
-    """A decision on a phase ends the exchanges opened in it."""
-    candidature.sollicitations.filter(phase=phase, status=SollicitationStatus.OUVERTE).update(
-        status=SollicitationStatus.CLOSE
+    """A decision on a phase ends the exchanges opened in it, answered or not, at that
+    moment (the page shows when)."""
+    ending = list(
+        candidature.sollicitations.filter(
+            phase=phase,
+            status__in=[SollicitationStatus.OUVERTE, SollicitationStatus.REPONDUE],
+        )
     )
+    Sollicitation.objects.filter(pk__in=[s.pk for s in ending]).update(
+        status=SollicitationStatus.CLOSE, closed_at=now
+    )
+    for sollicitation in ending:
+        journal_sollicitation(sollicitation, kind=JournalKind.SOLLICITATION_CLOSE, at=now)
 
 
 # Creation and administrative data
@@ -123,6 +158,65 @@ def campagnes_open_for_filing(now: datetime | None = None):
     )
 
 
+class VersionTaken(ValidationError):
+    """The company already has a candidature for this technical version of the DSR."""
+
+    def __init__(self, existing: Candidature):
+        self.existing = existing
+        super().__init__(
+            {
+                "version_technique": ValidationError(
+                    f"Votre entreprise a déjà la candidature {existing.reference} "
+                    f"(« {_state_label(existing.state)} ») pour la version technique "
+                    f"« {existing.version_technique.strip()} » de ce DSR : une version ne fait "
+                    "l’objet que d’une candidature. Poursuivez celle-ci, ou retirez-la avant "
+                    "d’en déposer une nouvelle.",
+                    code="version_taken",
+                )
+            }
+        )
+
+
+def version_key(version_technique: str) -> str:
+    """How two spellings of a technical version compare: "V4.2 " is "v4.2"."""
+    return version_technique.strip().lower()
+
+
+def candidature_same_version(
+    *, editeur_id: int, dsr_id: int, version_technique: str, exclude_pk: int | None = None
+) -> Candidature | None:
+    """The company's other candidature for this DSR and technical version that still
+    counts: open, or referenced (DSR §4.1.1, the technical version identifies the
+    solution). A withdrawn, rejected, refused or abandoned one leaves the version free."""
+    key = version_key(version_technique)
+    if not key:
+        return None
+    candidatures = (
+        Candidature.objects.annotate(version_key=Lower(Trim("version_technique")))
+        .filter(editeur_id=editeur_id, campagne__dsr_id=dsr_id, version_key=key)
+        .exclude(state__in=VERSION_REUSABLE_STATES)
+    )
+    if exclude_pk is not None:
+        candidatures = candidatures.exclude(pk=exclude_pk)
+    return candidatures.order_by("created_at", "pk").first()
+
+
+def _refuse_same_version(
+    *, editeur_id: int, dsr_id: int, version_technique: str, exclude_pk: int | None = None
+) -> None:
+    """Call inside the transaction that writes: the company's row is locked until the
+    commit, so two requests for the same version see each other (one wins)."""
+    Editeur.objects.select_for_update().only("pk").get(pk=editeur_id)
+    existing = candidature_same_version(
+        editeur_id=editeur_id,
+        dsr_id=dsr_id,
+        version_technique=version_technique,
+        exclude_pk=exclude_pk,
+    )
+    if existing is not None:
+        raise VersionTaken(existing)
+
+
 def candidature_create(*, actor, campagne: Campagne, data: dict, now=None) -> Candidature:
     now = now or timezone.now()
     if actor.role != "editeur" or actor.editeur_id is None:
@@ -137,6 +231,11 @@ def candidature_create(*, actor, campagne: Campagne, data: dict, now=None) -> Ca
     if version is None:
         raise ValidationError({"campagne": "Le REM de ce DSR n’est pas encore publié."})
     with transaction.atomic():
+        _refuse_same_version(
+            editeur_id=actor.editeur_id,
+            dsr_id=campagne.dsr_id,
+            version_technique=data.get("version_technique", ""),
+        )
         candidature = Candidature(
             editeur_id=actor.editeur_id,
             campagne=campagne,
@@ -149,6 +248,7 @@ def candidature_create(*, actor, campagne: Campagne, data: dict, now=None) -> Ca
         candidature.full_clean(exclude=NOT_CLEANED)
         candidature.save()
         candidature.profils.set(_general_profiles(campagne.dsr))
+        journal_candidature_created(candidature)
     return candidature
 
 
@@ -191,8 +291,15 @@ def candidature_update_admin(*, candidature: Candidature, actor, data: dict, now
                 setattr(candidature, field, data[field])
         if "date_depot_preuves_prevue" in data:
             candidature.date_depot_preuves_prevue = data["date_depot_preuves_prevue"]
+        _refuse_same_version(
+            editeur_id=candidature.editeur_id,
+            dsr_id=candidature.campagne.dsr_id,
+            version_technique=candidature.version_technique,
+            exclude_pk=candidature.pk,
+        )
         candidature.full_clean(exclude=NOT_CLEANED)
         candidature.save(update_fields=[*ADMIN_FIELDS, "date_depot_preuves_prevue"])
+        public_pages_changed()
     return candidature
 
 
@@ -226,12 +333,18 @@ def candidature_submit_admin(*, candidature: Candidature, actor, now=None) -> Ca
             )
         if now >= campagne.j2:
             raise ValidationError(
-                "La date limite de première soumission de la candidature administrative (J2) "
-                f"était le {due_display(campagne.j2)} : la candidature ne peut plus être soumise."
+                "La candidature administrative pouvait être soumise une première fois "
+                f"{due_display(campagne.j2)} (J2) : elle ne peut plus l’être."
             )
         missing = admin_missing(locked)
         if missing:
             raise ValidationError("Il manque " + ", ".join(missing) + ".")
+        _refuse_same_version(
+            editeur_id=locked.editeur_id,
+            dsr_id=campagne.dsr_id,
+            version_technique=locked.version_technique,
+            exclude_pk=locked.pk,
+        )
 
     def after(locked: Candidature) -> None:
         locked.admin_submitted_at = now
@@ -249,6 +362,72 @@ def candidature_submit_admin(*, candidature: Candidature, actor, now=None) -> Ca
     return candidature
 
 
+@dataclass(frozen=True)
+class _FirstSubmissionDeadline:
+    """A first submission refused after its jalon: what was never submitted by then is
+    closed by the sweep."""
+
+    state: str
+    jalon: str
+    transition: str
+    what: str
+
+
+FIRST_SUBMISSION_DEADLINES = (
+    _FirstSubmissionDeadline(
+        S.BROUILLON, "j2", "close_draft",
+        "Candidature administrative non soumise avant la date limite de première soumission (J2)",
+    ),
+    _FirstSubmissionDeadline(
+        S.ADMIN_VALIDEE, "j4", "close_eligibility_unsubmitted",
+        "Formulaire d’éligibilité non soumis avant la date limite de première soumission (J4)",
+    ),
+)  # fmt: skip
+
+
+def candidatures_close_drafts(*, now: datetime) -> int:
+    """Sweep: a draft never submitted before J2, and an eligibility form never submitted
+    before J4, close the candidature (rejetée, with the reason), since a later first
+    deposit is refused. Idempotent: a closed candidature is no longer in the state. Reads
+    only the candidatures in that state of the campaigns past the jalon (state index)."""
+    closed = 0
+    for deadline in FIRST_SUBMISSION_DEADLINES:
+        due = Candidature.objects.filter(
+            state=deadline.state, **{f"campagne__{deadline.jalon}__lte": now}
+        ).select_related("campagne")
+        for candidature in due:
+            closed += _close_after_first_submission_deadline(candidature, deadline, now)
+    return closed
+
+
+def _close_after_first_submission_deadline(
+    candidature: Candidature, deadline: _FirstSubmissionDeadline, now: datetime
+) -> bool:
+    jalon_at = getattr(candidature.campagne, deadline.jalon)
+    reason = f"{deadline.what}, qui courait {due_display(jalon_at)}."
+
+    def check(locked: Candidature) -> None:
+        if now < getattr(locked.campagne, deadline.jalon):
+            raise ValidationError("Jalon déplacé entre-temps.")
+
+    def after(locked: Candidature) -> None:
+        locked.closed_at = now
+        locked.closed_reason = reason
+
+    try:
+        _apply(candidature=candidature, name=deadline.transition, actor=None, now=now,
+               reason=reason, check=check, after=after)  # fmt: skip
+    except ValidationError:
+        return False  # submitted or withdrawn meanwhile
+    notify_company(
+        candidature,
+        title=f"Candidature close — {candidature.nom_commercial or candidature.reference}",
+        body=f"La candidature {candidature.reference} est close : {reason[0].lower()}"
+        f"{reason[1:]} Une nouvelle candidature pourra être déposée au prochain guichet.",
+    )
+    return True
+
+
 def candidature_validate_admin(*, candidature: Candidature, actor, now=None) -> Candidature:
     now = now or timezone.now()
     _require_procedure(actor)
@@ -264,7 +443,7 @@ def candidature_validate_admin(*, candidature: Candidature, actor, now=None) -> 
         candidature,
         title=f"Candidature administrative validée — {candidature.nom_commercial}",
         body="Votre candidature administrative est validée : vous pouvez remplir et soumettre "
-        f"le formulaire d’éligibilité avant le {due_display(candidature.campagne.j4)} (J4).",
+        f"le formulaire d’éligibilité {due_display(candidature.campagne.j4)} (J4).",
     )
     return candidature
 

@@ -27,7 +27,14 @@ from candidatures.services.candidature import (
 )
 from preuves.enums import FichierStatus as Status
 from preuves.models import Fichier
-from preuves.services import PDF_10_MO, PDF_OR_IMAGE_10_MO, FileRule, fichier_receive
+from preuves.services import (
+    PDF_10_MO,
+    PDF_OR_IMAGE_10_MO,
+    FileRule,
+    fichier_receive,
+    receiving_files,
+)
+from segur_portal.cache import public_pages_changed
 from segur_portal.clocks import due_display
 
 S = CandidatureState
@@ -47,6 +54,8 @@ FILE_FIELDS = {
     "cnda_depot": PDF_OR_IMAGE_10_MO,
     "lettre_engagement": PDF_10_MO,
 }
+# Every document of the form, by field: the two above and each member's mandate.
+DOCUMENT_RULES = FILE_FIELDS | {"mandat": PDF_10_MO}
 
 
 def eligibility_editable(candidature: Candidature, now) -> bool:
@@ -65,16 +74,43 @@ def profiles_frozen(candidature: Candidature) -> bool:
     return candidature.eligibility_submitted_at is not None
 
 
+PARC_NOT_EDITABLE = (
+    "Le formulaire d’éligibilité n’est plus modifiable : il l’est après la validation "
+    "de la candidature administrative et avant sa soumission, ou pour répondre à une "
+    "sollicitation de l’ANS."
+)
+
+
 def _lock_for_edit(candidature: Candidature, actor, now) -> Candidature:
     _require_member(actor, candidature)
     locked = Candidature.objects.select_for_update().get(pk=candidature.pk)
     if not eligibility_editable(locked, now):
-        raise ValidationError(
-            "Le formulaire d’éligibilité n’est plus modifiable : il l’est après la validation "
-            "de la candidature administrative et avant sa soumission, ou pour répondre à une "
-            "sollicitation de l’ANS."
-        )
+        raise ValidationError(PARC_NOT_EDITABLE)
     return locked
+
+
+def eligibility_file_receive(*, candidature: Candidature, actor, field: str, upload, now=None):
+    """Store one document of the form as soon as it is chosen, whatever the rest of the
+    form says: on a form error the page keeps it ("fichier reçu") instead of asking for
+    it again; the next valid save attaches it (`eligibility_save`)."""
+    now = now or timezone.now()
+    _require_member(actor, candidature)
+    current = Candidature.objects.select_related("campagne", "editeur").get(pk=candidature.pk)
+    if not eligibility_editable(current, now):
+        raise ValidationError(PARC_NOT_EDITABLE)
+    with receiving_files():
+        return fichier_receive(
+            upload=upload, rule=DOCUMENT_RULES[field], editeur=current.editeur, actor=actor
+        )
+
+
+def _stored(upload, rule: FileRule, candidature: Candidature, actor) -> Fichier:
+    """A document for the form: received already (a Fichier of the company), or now."""
+    if isinstance(upload, Fichier):
+        if upload.editeur_id != candidature.editeur_id:
+            raise ValidationError("Ce fichier n’appartient pas à votre entreprise.")
+        return upload
+    return fichier_receive(upload=upload, rule=rule, editeur=candidature.editeur, actor=actor)
 
 
 def eligibility_save(
@@ -89,9 +125,10 @@ def eligibility_save(
     now=None,
 ) -> Candidature:
     """Save the form as it stands. `uploads` maps "cnda_depot", "lettre_engagement" and
-    ("mandat", index) to new files; absent keys keep the stored ones."""
+    ("mandat", index) to new files (uploaded, or received by `eligibility_file_receive`);
+    absent keys keep the stored ones."""
     now = now or timezone.now()
-    with transaction.atomic():
+    with receiving_files(), transaction.atomic():
         locked = _lock_for_edit(candidature, actor, now)
         locked.nie = data["nie"]
         locked.nil = data["nil"]
@@ -106,13 +143,7 @@ def eligibility_save(
             setattr(locked, field, data.get(field, False) and locked.is_v1_software)
         for field, rule in FILE_FIELDS.items():
             if uploads.get(field):
-                setattr(
-                    locked,
-                    field,
-                    fichier_receive(
-                        upload=uploads[field], rule=rule, editeur=locked.editeur, actor=actor
-                    ),
-                )
+                setattr(locked, field, _stored(uploads[field], rule, locked, actor))
         locked.full_clean(exclude=NOT_CLEANED)
         locked.save()
         if not profiles_frozen(locked):
@@ -137,7 +168,7 @@ def _save_membres(candidature: Candidature, membres: list[dict], uploads: dict, 
     for index, membre in enumerate(membres):
         upload = uploads.get(("mandat", index))
         mandat = (
-            fichier_receive(upload=upload, rule=PDF_10_MO, editeur=candidature.editeur, actor=actor)
+            _stored(upload, PDF_10_MO, candidature, actor)
             if upload
             else previous.get(membre["siret"])
         )
@@ -153,11 +184,16 @@ def parc_upload(*, candidature: Candidature, actor, upload, now=None) -> ParsedP
     """Read the customer-base versions list. Without error, it replaces the previous one
     and is published at once; with any error, nothing changes and the errors say where."""
     now = now or timezone.now()
+    # Rights and state before reading a cell: parsing costs, refusing does not.
+    _require_member(actor, candidature)
+    current = Candidature.objects.select_related("campagne").get(pk=candidature.pk)
+    if not eligibility_editable(current, now):
+        raise ValidationError(PARC_NOT_EDITABLE)
     parsed = parse_parc_versions(upload, filename=upload.name)
     if not parsed.ok:
         return parsed
     upload.seek(0)
-    with transaction.atomic():
+    with receiving_files(), transaction.atomic():
         locked = _lock_for_edit(candidature, actor, now)
         locked.parc_fichier = fichier_receive(
             upload=upload, rule=PARC_RULE, editeur=locked.editeur, actor=actor
@@ -179,6 +215,8 @@ def parc_upload(*, candidature: Candidature, actor, upload, now=None) -> ParsedP
             )
             for position, version in enumerate(parsed.versions)
         )
+        # Published at once: the customer-base pages show it.
+        public_pages_changed()
     return parsed
 
 
@@ -230,8 +268,8 @@ def candidature_submit_eligibility(*, candidature: Candidature, actor, now=None)
     def check(locked: Candidature) -> None:
         if now >= locked.campagne.j4:
             raise ValidationError(
-                "La date limite de première soumission du formulaire d’éligibilité (J4) était "
-                f"le {due_display(locked.campagne.j4)} : il ne peut plus être soumis."
+                "Le formulaire d’éligibilité pouvait être soumis une première fois "
+                f"{due_display(locked.campagne.j4)} (J4) : il ne peut plus l’être."
             )
         missing = eligibility_missing(locked)
         if missing:
@@ -272,7 +310,7 @@ def candidature_validate_eligibility(*, candidature: Candidature, actor, now=Non
         candidature,
         title=f"Candidature éligible — {candidature.nom_commercial}",
         body="Votre candidature est éligible : l’espace de dépôt des preuves est ouvert. "
-        "Le dossier de preuves complet est à soumettre avant le "
+        "Le dossier de preuves complet est à soumettre "
         f"{due_display(candidature.campagne.j6)} (J6).",
     )
     return candidature

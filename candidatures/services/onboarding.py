@@ -7,7 +7,9 @@ from django.utils import timezone
 from candidatures.models import Cgu, CguAcceptance, Editeur, EditeurChange
 from candidatures.models.editeur import EDITEUR_FIELDS
 from candidatures.permissions import can_edit_company
+from segur_portal.cache import public_pages_changed
 from segur_portal.enums import CompanyRole, Role
+from segur_portal.journal_events import journal_account
 
 
 def current_cgu() -> Cgu | None:
@@ -25,9 +27,12 @@ def cgu_accept(*, user, cgu: Cgu, ip_address: str | None = None) -> CguAcceptanc
         raise PermissionDenied("Seuls les éditeurs acceptent les CGU du référencement.")
     if cgu != current_cgu():
         raise ValidationError("Cette version des CGU n’est plus en vigueur : relisez la nouvelle.")
-    acceptance, _ = CguAcceptance.objects.get_or_create(
-        user=user, cgu=cgu, defaults={"ip_address": ip_address}
-    )
+    with transaction.atomic():
+        acceptance, created = CguAcceptance.objects.get_or_create(
+            user=user, cgu=cgu, defaults={"ip_address": ip_address}
+        )
+        if created:
+            journal_account(user, event="cgu_acceptees", cgu=cgu.version, ip=ip_address)
     return acceptance
 
 
@@ -58,6 +63,7 @@ def editeur_create(*, actor, data: dict) -> Editeur:
             actor.editeur = editeur
             actor.company_role = CompanyRole.MANDATAIRE
             actor.save(update_fields=["editeur", "company_role"])
+            journal_account(actor, event="entreprise_declaree", siret=editeur.siret)
     except IntegrityError as error:
         # Two people declaring the same company at the same instant: one wins.
         raise ValidationError({"siret": "Cette entreprise vient d’être inscrite."}) from error
@@ -91,4 +97,10 @@ def editeur_update(*, editeur: Editeur, actor, data: dict) -> list[EditeurChange
             editeur.full_clean()
             editeur.save(update_fields=[change.field for change in changes])
             EditeurChange.objects.bulk_create(changes)
+            # The registry and the public lists name the company.
+            public_pages_changed()
+            # The fields only: the values name people, and an entry is never erased.
+            journal_account(
+                actor, event="entreprise_modifiee", fields=[change.field for change in changes]
+            )
     return changes

@@ -13,6 +13,7 @@ from candidatures.enums import Perimetre, ProofKind, RemStatus
 from candidatures.models import (
     Campagne,
     Candidature,
+    CandidatureRemMove,
     Dsr,
     Exigence,
     PreuveAttendue,
@@ -23,10 +24,17 @@ from candidatures.models import (
 from candidatures.models.referentiel import name_key
 from candidatures.proof_kinds import MO
 from candidatures.rem_import import ImportIssue, ParsedRem, parse_rem
-from candidatures.selectors.referentiel import RemImpact, candidature_rem_impact
+from candidatures.selectors.referentiel import (
+    RemImpact,
+    candidature_rem_impact,
+    depot_key,
+    rem_deposit_targets,
+)
+from candidatures.services.candidature import notify_company
 from segur_portal.bulk import insert_rows
-from segur_portal.enums import Role
+from segur_portal.enums import JournalKind, Role
 from segur_portal.files import clean_filename, sha256_of
+from segur_portal.journal import journal_append
 
 MAX_REM_FILE_BYTES = 20 * MO
 GENERAL_PROFILE = "Général"
@@ -226,17 +234,38 @@ def campagne_save(*, campagne: Campagne, actor) -> Campagne:
 
 
 def candidature_rem_move(
-    *, candidature: Candidature, target: RemVersion, impact_digest: str, actor
+    *,
+    candidature: Candidature,
+    target: RemVersion,
+    impact_digest: str,
+    actor,
+    reason: str,
+    now=None,
 ) -> RemImpact:
     """Move a candidature to another published REM version of its DSR.
 
     The caller shows `candidature_rem_impact` first; `impact_digest` proves that the
-    impact applied is the one that was shown (the REM may not change in between).
+    impact applied is the one that was shown (the REM may not change in between). The
+    deposits follow their requirement and proof, by identifiers; the instructor's
+    verdicts follow the requirements whose content did not change. The move is written
+    in the candidature's history with its reason, and the company is notified.
     """
+    now = now or timezone.now()
     if not (actor.is_active and actor.role in {Role.ADMIN, Role.INSTRUCTEUR}):
         raise PermissionDenied("Seuls les agents de l’ANS changent la version du REM.")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Indiquez pourquoi la candidature change de version : l’éditeur le lira."}
+        )
     with transaction.atomic():
-        candidature = Candidature.objects.select_for_update().get(pk=candidature.pk)
+        candidature = (
+            Candidature.objects.select_for_update(of=("self",))
+            .select_related("rem_version", "campagne__dsr", "editeur")
+            .get(pk=candidature.pk)
+        )
+        if candidature.is_closed:
+            raise ValidationError("Une candidature close ne change plus de version du REM.")
         if target.dsr_id != candidature.rem_version.dsr_id:
             raise ValidationError("Cette version du REM appartient à un autre DSR.")
         if not target.is_published:
@@ -248,6 +277,85 @@ def candidature_rem_move(
             raise ValidationError(
                 "L’impact a changé depuis son affichage : relisez-le avant de confirmer."
             )
+        source = candidature.rem_version
+        _carry_deposits(candidature, target, impact)
         candidature.rem_version = target
         candidature.save(update_fields=["rem_version"])
+        CandidatureRemMove.objects.create(
+            candidature=candidature,
+            from_version=source,
+            to_version=target,
+            actor=actor,
+            at=now,
+            reason=reason,
+            impact=impact.as_record(),
+        )
+        journal_append(
+            kind=JournalKind.REM_MOVE,
+            actor=actor,
+            candidature=candidature,
+            at=now,
+            data={
+                "from": source.label,
+                "to": target.label,
+                "reason": reason,
+                "impact": impact.digest,
+            },
+        )
+        notify_company(
+            candidature,
+            title=f"Nouvelle version du REM pour {candidature.nom_commercial}",
+            body=_move_notice(candidature, source, target, reason, impact),
+        )
     return impact
+
+
+def _carry_deposits(candidature: Candidature, target: RemVersion, impact: RemImpact) -> None:
+    from preuves.models import Depot, ExigenceVerdict
+
+    targets = rem_deposit_targets(target)
+    moved = []
+    for depot in candidature.depots.select_related("exigence", "preuve_attendue__scenario"):
+        landing = targets.get(depot_key(depot))
+        if landing is not None:
+            depot.exigence_id, depot.preuve_attendue_id = landing
+            moved.append(depot)
+    Depot.objects.bulk_update(moved, ["exigence", "preuve_attendue"])
+    # A verdict judged a requirement's content: it stands only where that did not change.
+    changed = {item.identifier for item in impact.exigences_changed}
+    exigences = {
+        identifier: pk
+        for (identifier, scenario, _preuve), (pk, _) in targets.items()
+        if identifier not in changed
+    }
+    verdicts = []
+    for verdict in ExigenceVerdict.objects.filter(candidature=candidature).select_related(
+        "exigence"
+    ):
+        if verdict.exigence.identifier in exigences:
+            verdict.exigence_id = exigences[verdict.exigence.identifier]
+            verdicts.append(verdict)
+    ExigenceVerdict.objects.bulk_update(verdicts, ["exigence"])
+
+
+def _move_notice(candidature, source, target, reason: str, impact: RemImpact) -> str:
+    to_check = [d for d in impact.depots if d.why == "modifiee"]
+    dropped = [d for d in impact.depots if d.why == "retiree"]
+    lines = [
+        f"L’ANS fait passer la candidature {candidature.reference} "
+        f"({candidature.dsr.code}) de la version {source.label} à la version {target.label} "
+        f"du REM. Motif : {reason}",
+        f"Pour les profils de la candidature : {len(impact.exigences_added)} exigence(s) "
+        f"ajoutée(s), {len(impact.exigences_removed)} retirée(s), "
+        f"{len(impact.exigences_changed)} modifiée(s) ; {len(impact.added)} preuve(s) "
+        f"attendue(s) en plus, {len(impact.removed)} en moins.",
+    ]
+    if to_check:
+        lines.append(
+            f"{len(to_check)} dépôt(s) répondent à une exigence modifiée, à vérifier : "
+            + ", ".join(sorted({d.exigence for d in to_check}))
+            + "."
+        )
+    if dropped:
+        lines.append(f"{len(dropped)} dépôt(s) ne répondent plus à aucune preuve attendue.")
+    return "\n\n".join(lines)

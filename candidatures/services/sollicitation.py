@@ -1,5 +1,9 @@
-"""Sollicitations: the agency's requests to a company, their answers, and the clocks
-the sweep enforces (SPEC §4).
+"""Sollicitations: the agency's requests to a company, the conversations they open,
+and the clocks the sweep enforces (SPEC §4).
+
+A sollicitation is a thread: the instructor and the company exchange messages until the
+instructor closes it, or the jalon (or the candidature leaving the phase) ends it. The
+company's first answer stops the clock; nothing after it touches the clock again.
 
 Every deadline is computed once, when the request is made, and stored. The sweep acts on
 stored deadlines and records each outcome in its own field, so two sweeps, a late sweep or
@@ -7,28 +11,33 @@ a sweep after an outage all give the same result, once.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Least
+from django.urls import reverse
 from django.utils import timezone
 
 from candidatures.enums import CandidatureState, SollicitationPhase, SollicitationStatus
 from candidatures.models import Candidature, Sollicitation, SollicitationMessage
+from candidatures.models.sollicitation import INSTRUCTION_DELAY_DAYS, OPEN
 from candidatures.permissions import is_company_member, runs_procedure
 from candidatures.proof_kinds import MO, PDF_MIME_TYPES, VIDEO_CAPTURE_MIME_TYPES
-from candidatures.services.candidature import _apply, _reject, candidature_url, notify_company
-from preuves.services import FileRule, fichier_receive
+from candidatures.services.candidature import _apply, _reject, notify_company
+from preuves.services import FileRule, fichier_receive, receiving_files
 from segur_portal.clocks import (
     deadline_after_calendar_days,
     deadline_after_hours,
     deadline_after_working_days,
     due_display,
     format_paris_datetime,
-    halfway,
-    one_working_day_before,
 )
+from segur_portal.enums import JournalKind
+from segur_portal.journal_events import journal_message, journal_sollicitation
 from segur_portal.services import notification_send
+from segur_portal.webhooks import webhook_sollicitation_closing, webhook_sollicitation_opened
 
 logger = logging.getLogger(__name__)
 S = CandidatureState
@@ -37,8 +46,9 @@ Status = SollicitationStatus
 
 PHASE_1_WORKING_DAYS = 5
 INSTRUCTION_DEPRIORITISATION_HOURS = 24
-INSTRUCTION_DELAY_DAYS = 5
 INSTRUCTION_ABANDON_DAYS = 30
+# The sweep locks and applies due clocks this many at a time, one transaction each.
+SWEEP_BATCH = 100
 # The state a candidature is in while a sollicitation of each phase can be opened.
 PHASE_STATES = {
     Phase.ADMINISTRATIVE: {S.ADMIN_SOUMISE},
@@ -78,16 +88,42 @@ def deprioritised_at(sollicitation: Sollicitation) -> datetime:
 
 
 def major_delay_at(sollicitation: Sollicitation) -> datetime:
-    return deadline_after_calendar_days(sollicitation.opened_at, INSTRUCTION_DELAY_DAYS)
+    return sollicitation.retard_at or deadline_after_calendar_days(
+        sollicitation.opened_at, INSTRUCTION_DELAY_DAYS
+    )
 
 
-def _receive_attachments(files, candidature: Candidature, actor):
+def attachments_receive(*, files, editeur, actor) -> list:
+    """Store a message's attachments, owned by the company whichever side sends them
+    (the company reads what the agency sends it). Call inside `receiving_files()`."""
     return [
-        fichier_receive(
-            upload=upload, rule=ATTACHMENT_RULE, editeur=candidature.editeur, actor=actor
-        )
+        fichier_receive(upload=upload, rule=ATTACHMENT_RULE, editeur=editeur, actor=actor)
         for upload in files
     ]
+
+
+def message_create(model, *, actor, from_agency: bool, now, text: str, files, editeur, **parent):
+    """A message of an exchange (`model`: SollicitationMessage or SupportMessage) with its
+    attachments, owned by `editeur`. Call inside `receiving_files()` and a transaction."""
+    message = model.objects.create(
+        author=actor, from_agency=from_agency, sent_at=now, text=text.strip(), **parent
+    )
+    message.fichiers.set(attachments_receive(files=files, editeur=editeur, actor=actor))
+    if sollicitation := parent.get("sollicitation"):
+        first = (
+            not model.objects.filter(sollicitation=sollicitation).exclude(pk=message.pk).exists()
+        )
+        journal_message(message, candidature=sollicitation.candidature, first=first)
+    else:
+        journal_message(message, editeur=editeur)
+    return message
+
+
+def sollicitation_url(sollicitation: Sollicitation) -> str:
+    return (
+        reverse("candidatures:detail", args=[sollicitation.candidature_id])
+        + f"#sollicitation-{sollicitation.pk}"
+    )
 
 
 def sollicitation_open(
@@ -98,7 +134,7 @@ def sollicitation_open(
         raise PermissionDenied("Seuls les instructeurs de l’ANS sollicitent un éditeur.")
     if not text.strip():
         raise ValidationError({"text": "Écrivez la demande adressée à l’éditeur."})
-    with transaction.atomic():
+    with receiving_files(), transaction.atomic():
         candidature = (
             Candidature.objects.select_for_update(of=("self",))
             .select_related("campagne", "editeur")
@@ -113,8 +149,8 @@ def sollicitation_open(
         due_at, closes_at = deadlines(phase, now, candidature)
         if now >= closes_at:
             raise ValidationError(
-                f"Les échanges de cette phase sont clos depuis le {due_display(closes_at)} "
-                f"({PHASE_JALON[phase].upper()})."
+                f"Les échanges de cette phase étaient ouverts {due_display(closes_at)} "
+                f"({PHASE_JALON[phase].upper()}) : ils sont clos."
             )
         if candidature.sollicitations.filter(status=Status.OUVERTE).exists():
             raise ValidationError(
@@ -129,66 +165,289 @@ def sollicitation_open(
             due_at=due_at,
             closes_at=closes_at,
         )
-        message = SollicitationMessage.objects.create(
-            sollicitation=sollicitation, author=actor, from_agency=True, at=now, text=text.strip()
+        message_create(
+            SollicitationMessage,
+            sollicitation=sollicitation,
+            actor=actor,
+            from_agency=True,
+            now=now,
+            text=text,
+            files=files,
+            editeur=candidature.editeur,
         )
-        message.fichiers.set(_receive_attachments(files, candidature, actor))
         sollicitation.exigences.set(exigences)
+        webhook_sollicitation_opened(sollicitation)
     effective = min(due_at, closes_at)
     if phase == Phase.INSTRUCTION:
         rule = (
             "Sans réponse sous 24 heures, le dossier perd sa place dans la file d’instruction ; "
-            f"sans réponse au {due_display(due_at)}, la candidature sera abandonnée."
+            f"sans réponse {due_display(due_at)}, la candidature sera abandonnée."
         )
     else:
         rule = (
-            f"Sans réponse dans les {PHASE_1_WORKING_DAYS} jours ouvrés, soit au plus tard le "
+            f"Sans réponse dans les {PHASE_1_WORKING_DAYS} jours ouvrés, soit "
             f"{due_display(due_at)}, la candidature sera rejetée."
         )
     notify_company(
         candidature,
         title=f"L’ANS vous sollicite — {candidature.nom_commercial}",
-        body=f"{text.strip()}\n\nRépondez dans le portail avant le {due_display(effective)}. {rule}",
+        body=f"{text.strip()}\n\nRépondez dans le portail {due_display(effective)}. {rule}",
     )
     return sollicitation
 
 
-def answerable(sollicitation: Sollicitation, now: datetime) -> bool:
-    """Open and within its deadlines, even if the sweep has not passed yet."""
-    return sollicitation.status == Status.OUVERTE and now < sollicitation.effective_due_at
+def accepts_messages(sollicitation: Sollicitation, now: datetime) -> bool:
+    """Whether either side may still write, even if the sweep has not passed yet.
+
+    Unanswered, until its deadline (or the jalon, if sooner); answered, until the
+    instructor closes it, the jalon ends the phase's exchanges or the candidature leaves
+    the phase. `sollicitation.candidature` is read: select it with the sollicitation.
+    """
+    if sollicitation.candidature.state not in PHASE_STATES[sollicitation.phase]:
+        return False
+    if sollicitation.status == Status.OUVERTE:
+        return now < sollicitation.effective_due_at
+    if sollicitation.status == Status.REPONDUE:
+        return now < sollicitation.closes_at
+    return False
 
 
-def sollicitation_answer(*, sollicitation: Sollicitation, actor, text: str, files=(), now=None):
+def closable(sollicitation: Sollicitation, now: datetime) -> bool:
+    """An instructor closes an exchange once the company has answered. An unanswered
+    one runs on its clock: closing it would stop a legal deadline by hand."""
+    return sollicitation.status == Status.REPONDUE
+
+
+def _no_more_messages(sollicitation: Sollicitation, now: datetime) -> str:
+    if sollicitation.status == Status.OUVERTE and now >= sollicitation.due_at:
+        return (
+            "Cette sollicitation n’attend plus de réponse : le délai a expiré (il courait "
+            f"{due_display(sollicitation.due_at)})."
+        )
+    if sollicitation.status in (Status.OUVERTE, Status.REPONDUE) and (
+        now >= sollicitation.closes_at
+    ):
+        jalon = PHASE_JALON[sollicitation.phase].upper()
+        return (
+            f"Les échanges de cette phase étaient ouverts "
+            f"{due_display(sollicitation.closes_at)} ({jalon}) : plus aucun message."
+        )
+    return "Cet échange est clos : plus aucun message."
+
+
+def _agency_participants(sollicitation: Sollicitation) -> list:
+    """The agents of this exchange: who opened it, who wrote in it, who instructs it."""
+    from segur_portal.models import User
+
+    ids = {sollicitation.opened_by_id, sollicitation.candidature.instructeur_id}
+    ids |= set(sollicitation.messages.filter(from_agency=True).values_list("author_id", flat=True))
+    return list(User.objects.filter(pk__in=ids - {None}, is_active=True))
+
+
+def sollicitation_message_send(
+    *, sollicitation: Sollicitation, actor, text: str, files=(), now=None
+) -> SollicitationMessage:
+    """A message in the exchange, from the company or from the agency.
+
+    The company's first answer stops the clock (answered_at); every message after it,
+    from either side, leaves the clock as it is. Refused once the exchange is closed,
+    the deadline passed unanswered or the phase's jalon reached.
+    """
     now = now or timezone.now()
-    if not is_company_member(actor, sollicitation.candidature):
-        raise PermissionDenied("Seuls les comptes de l’entreprise répondent à l’ANS.")
+    candidature = sollicitation.candidature
+    from_company = is_company_member(actor, candidature)
+    if not (from_company or runs_procedure(actor)):
+        raise PermissionDenied(
+            "Seuls les comptes de l’entreprise et les instructeurs de l’ANS écrivent dans cet "
+            "échange."
+        )
     if not text.strip():
-        raise ValidationError({"text": "Écrivez votre réponse à l’ANS."})
-    with transaction.atomic():
+        raise ValidationError(
+            {"text": "Écrivez votre réponse à l’ANS." if from_company else "Écrivez votre message."}
+        )
+    with receiving_files(), transaction.atomic():
         sollicitation = (
             Sollicitation.objects.select_for_update(of=("self",))
             .select_related("candidature__editeur", "opened_by")
             .get(pk=sollicitation.pk)
         )
-        if not answerable(sollicitation, now):
-            raise ValidationError(
-                "Cette sollicitation n’attend plus de réponse : le délai est passé ou l’ANS l’a "
-                "close."
-            )
-        message = SollicitationMessage.objects.create(
-            sollicitation=sollicitation, author=actor, from_agency=False, at=now, text=text.strip()
+        if not accepts_messages(sollicitation, now):
+            raise ValidationError(_no_more_messages(sollicitation, now))
+        candidature = sollicitation.candidature
+        message = message_create(
+            SollicitationMessage,
+            sollicitation=sollicitation,
+            actor=actor,
+            from_agency=not from_company,
+            now=now,
+            text=text,
+            files=files,
+            editeur=candidature.editeur,
         )
-        message.fichiers.set(_receive_attachments(files, sollicitation.candidature, actor))
-        sollicitation.status = Status.REPONDUE
-        sollicitation.answered_at = now
-        sollicitation.answered_by = actor
-        sollicitation.save(update_fields=["status", "answered_at", "answered_by"])
+        first_answer = from_company and sollicitation.status == Status.OUVERTE
+        if first_answer:
+            sollicitation.status = Status.REPONDUE
+            sollicitation.answered_at = now
+            sollicitation.answered_by = actor
+            sollicitation.save(update_fields=["status", "answered_at", "answered_by"])
+    message.first_answer = first_answer
+    url = sollicitation_url(sollicitation)
+    company = candidature.editeur.raison_sociale
+    if from_company:
+        notification_send(
+            recipients=_agency_participants(sollicitation),
+            title=(
+                f"Réponse de {company} — {candidature.reference}"
+                if first_answer
+                else f"Nouveau message de {company} — {candidature.reference}"
+            ),
+            body=f"{actor.get_full_name()} a écrit dans l’échange sur la sollicitation du "
+            f"{format_paris_datetime(sollicitation.opened_at)} :\n\n{text.strip()}",
+            url=url,
+        )
+    else:
+        notification_send(
+            recipients=candidature.editeur.members.filter(is_active=True),
+            title=f"Nouveau message de l’ANS — {candidature.nom_commercial}",
+            body=f"{text.strip()}\n\nRépondez dans le portail, dans l’échange sur la "
+            f"sollicitation du {format_paris_datetime(sollicitation.opened_at)}.",
+            url=url,
+            extra_emails=candidature.editeur.contact_emails,
+        )
+    return message
+
+
+def sollicitation_answer(
+    *, sollicitation: Sollicitation, actor, text: str, files=(), now=None
+) -> SollicitationMessage:
+    """The company's message to the ANS in the exchange (the first one stops the clock)."""
+    if not is_company_member(actor, sollicitation.candidature):
+        raise PermissionDenied("Seuls les comptes de l’entreprise répondent à l’ANS.")
+    return sollicitation_message_send(
+        sollicitation=sollicitation, actor=actor, text=text, files=files, now=now
+    )
+
+
+def sollicitation_close(*, sollicitation: Sollicitation, actor, now=None) -> Sollicitation:
+    """The instructor ends an answered exchange: no message after it, from either side."""
+    now = now or timezone.now()
+    if not runs_procedure(actor):
+        raise PermissionDenied("Seuls les instructeurs de l’ANS closent un échange.")
+    with transaction.atomic():
+        sollicitation = (
+            Sollicitation.objects.select_for_update(of=("self",))
+            .select_related("candidature__editeur")
+            .get(pk=sollicitation.pk)
+        )
+        if sollicitation.status == Status.OUVERTE:
+            raise ValidationError(
+                "L’éditeur n’a pas encore répondu : la sollicitation court jusqu’à sa réponse ou "
+                "à son échéance, et ne se clôt pas avant."
+            )
+        if not closable(sollicitation, now):
+            raise ValidationError("Cet échange est déjà clos.")
+        sollicitation.status = Status.CLOSE
+        sollicitation.closed_at = now
+        sollicitation.closed_by = actor
+        sollicitation.save(update_fields=["status", "closed_at", "closed_by"])
+        journal_sollicitation(
+            sollicitation, kind=JournalKind.SOLLICITATION_CLOSE, actor=actor, at=now
+        )
     candidature = sollicitation.candidature
     notification_send(
-        recipients=[sollicitation.opened_by],
-        title=f"Réponse de {candidature.editeur.raison_sociale} — {candidature.reference}",
-        body=f"{actor.get_full_name()} a répondu à votre sollicitation :\n\n{text.strip()}",
-        url=candidature_url(candidature),
+        recipients=candidature.editeur.members.filter(is_active=True),
+        title=f"Échange clos par l’ANS — {candidature.nom_commercial}",
+        body=f"L’ANS a clos l’échange sur sa sollicitation du "
+        f"{format_paris_datetime(sollicitation.opened_at)} : il n’attend plus de message.",
+        url=sollicitation_url(sollicitation),
+    )
+    return sollicitation
+
+
+def _answer_message(sollicitation: Sollicitation):
+    """The company's message that stopped the clock."""
+    return (
+        sollicitation.messages.filter(from_agency=False, sent_at=sollicitation.answered_at)
+        .order_by("id")
+        .first()
+    )
+
+
+def sollicitation_attachment_refused(*, fichier, now: datetime) -> Sollicitation | None:
+    """The check refused a file the company attached to the answer that stopped the
+    clock: that answer did not deliver what the ANS asked for, so it no longer counts.
+
+    The next message the company sent in time without a refused file answers instead;
+    if there is none, the sollicitation is open again on its original clock (never
+    extended), and the company is told why, so that it answers again with the corrected
+    file. If the deadline has passed meanwhile, the sweep applies it as to any
+    unanswered sollicitation. A refused file in a later message changes nothing: the
+    clock was already stopped. Called inside the transaction that records the verdict.
+    """
+    message = (
+        SollicitationMessage.objects.filter(fichiers=fichier, from_agency=False)
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    if message is None:
+        return None
+    sollicitation = (
+        Sollicitation.objects.select_for_update(of=("self",))
+        .select_related("candidature__editeur", "candidature__instructeur")
+        .get(pk=message.sollicitation_id)
+    )
+    answer = _answer_message(sollicitation) if sollicitation.status == Status.REPONDUE else None
+    if answer is None or answer.pk != message.pk:
+        return None
+    later = (
+        sollicitation.messages.filter(from_agency=False, sent_at__lt=sollicitation.effective_due_at)
+        .filter(Q(sent_at__gt=message.sent_at) | Q(sent_at=message.sent_at, id__gt=message.id))
+        .select_related("author")
+        .prefetch_related("fichiers")
+        .order_by("sent_at", "id")
+    )
+    replacement = next((m for m in later if not any(f.is_refused for f in m.fichiers.all())), None)
+    candidature = sollicitation.candidature
+    if replacement is not None:
+        sollicitation.answered_at = replacement.sent_at
+        sollicitation.answered_by = replacement.author
+        sollicitation.save(update_fields=["answered_at", "answered_by"])
+        notify_company(
+            candidature,
+            title=f"Pièce jointe refusée — {candidature.reference}",
+            body=(
+                f"La pièce jointe « {fichier.original_name} » de votre réponse à l’ANS a été "
+                f"refusée : {fichier.refusal_reason}\n\nVotre message suivant, du "
+                f"{format_paris_datetime(replacement.sent_at)}, vaut réponse à la "
+                "sollicitation."
+            ),
+        )
+        return sollicitation
+    sollicitation.status = Status.OUVERTE
+    sollicitation.answered_at = None
+    sollicitation.answered_by = None
+    sollicitation.save(update_fields=["status", "answered_at", "answered_by"])
+    due = due_display(sollicitation.effective_due_at)
+    notify_company(
+        candidature,
+        title=f"Pièce jointe refusée : répondez de nouveau — {candidature.reference}",
+        body=(
+            f"La pièce jointe « {fichier.original_name} » de votre réponse à l’ANS a été "
+            f"refusée : {fichier.refusal_reason}\n\nVotre réponse ne compte donc pas : la "
+            "sollicitation attend de nouveau votre réponse, avec le fichier corrigé, "
+            f"{due}."
+        ),
+    )
+    notification_send(
+        recipients=_agency_participants(sollicitation),
+        title=f"Réponse incomplète de {candidature.editeur.raison_sociale} — "
+        f"{candidature.reference}",
+        body=(
+            f"La pièce jointe « {fichier.original_name} » a été refusée par le contrôle "
+            "des fichiers : la sollicitation attend une nouvelle réponse."
+        ),
+        url=sollicitation_url(sollicitation),
+        email=False,
     )
     return sollicitation
 
@@ -196,24 +455,108 @@ def sollicitation_answer(*, sollicitation: Sollicitation, actor, text: str, file
 # The sweep
 
 
+def due_clocks(now: datetime) -> Q:
+    """The open sollicitations whose clock has something to apply at `now`: the deadline
+    or the jalon reached, a reminder or (in instruction) the deprioritisation or the
+    major delay due and not yet applied. Each arm reads one partial index of
+    Sollicitation, which holds only the rows still waiting for that event: the query
+    costs what is due, not what is open."""
+    deprioritised_before = now - timedelta(hours=INSTRUCTION_DEPRIORITISATION_HOURS)
+    instruction = Q(phase=Phase.INSTRUCTION)
+    return (
+        (OPEN & Q(due_at__lte=now))
+        | (OPEN & Q(closes_at__lte=now))
+        | (OPEN & Q(reminder_half_sent_at__isnull=True, reminder_half_at__lte=now))
+        | (OPEN & Q(reminder_last_sent_at__isnull=True, reminder_last_at__lte=now))
+        | (
+            OPEN
+            & instruction
+            & Q(depriorisation_applied_at__isnull=True, opened_at__lte=deprioritised_before)
+        )
+        | (OPEN & instruction & Q(retard_applied_at__isnull=True, retard_at__lte=now))
+    )
+
+
 def sollicitations_sweep(*, now: datetime) -> int:
-    """Apply every clock that has run out. Safe to run any number of times, and two at
-    once: each sollicitation is handled under a row lock that the other sweep skips."""
-    handled = 0
-    candidates = Sollicitation.objects.filter(status=Status.OUVERTE).values_list("pk", flat=True)
-    for pk in list(candidates):
+    """Apply every clock that has run out, and close the answered exchanges that the
+    jalon or a decision on the phase has ended. Safe to run any number of times, and
+    two at once: each batch of due sollicitations is locked, the rows another sweep
+    holds are skipped, and a row applied meanwhile is no longer due."""
+    handled, after = 0, 0
+    while True:
         with transaction.atomic():
-            sollicitation = (
+            batch = list(
                 Sollicitation.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("candidature__campagne", "candidature__editeur", "opened_by")
-                .filter(pk=pk, status=Status.OUVERTE)
-                .first()
+                .filter(due_clocks(now), pk__gt=after)
+                .order_by("pk")[:SWEEP_BATCH]
             )
-            if sollicitation is None:
-                continue
-            if _sweep_one(sollicitation, now):
-                handled += 1
-    return handled
+            moved = set()
+            for sollicitation in batch:
+                if sollicitation.candidature_id in moved:
+                    # Its candidature left the phase earlier in this batch (an expiry):
+                    # read the row and the candidature as they are now.
+                    sollicitation = (
+                        Sollicitation.objects.select_related(
+                            "candidature__campagne", "candidature__editeur", "opened_by"
+                        )
+                        .filter(OPEN, pk=sollicitation.pk)
+                        .first()
+                    )
+                    if sollicitation is None:
+                        continue
+                handled += _sweep_guarded(sollicitation, now)
+                if sollicitation.status == Status.EXPIREE:
+                    moved.add(sollicitation.candidature_id)
+        if len(batch) < SWEEP_BATCH:
+            break
+        after = batch[-1].pk
+    return handled + _close_ended_exchanges(now)
+
+
+def _sweep_guarded(sollicitation: Sollicitation, now: datetime) -> bool:
+    """One clock, in a savepoint: a failure is logged and leaves it due for the next
+    sweep, without undoing the batch's other clocks."""
+    try:
+        with transaction.atomic():
+            return _sweep_one(sollicitation, now)
+    except Exception:
+        logger.exception("sollicitation %s : délai non appliqué", sollicitation.pk)
+        return False
+
+
+def _ended_exchanges(now: datetime) -> Q:
+    """Answered exchanges past their jalon, or whose candidature has left the phase."""
+    left_phase = Q()
+    for phase, states in PHASE_STATES.items():
+        left_phase |= Q(phase=phase) & ~Q(candidature__state__in=states)
+    return Q(status=Status.REPONDUE) & (Q(closes_at__lte=now) | left_phase)
+
+
+def _close_ended_exchanges(now: datetime) -> int:
+    """Answered exchanges read through their partial index (status « répondue »):
+    those still running, a few per candidature in the phase, not every one ever."""
+    closed = 0
+    while True:
+        with transaction.atomic():
+            ending = list(
+                Sollicitation.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("candidature")
+                .filter(_ended_exchanges(now))
+                .order_by("pk")[:SWEEP_BATCH]
+            )
+            # At the jalon when that is what ended it, whenever the sweep comes.
+            Sollicitation.objects.filter(pk__in=[s.pk for s in ending]).update(
+                status=Status.CLOSE, closed_at=Least(F("closes_at"), now)
+            )
+            for sollicitation in ending:
+                sollicitation.closed_at = min(now, sollicitation.closes_at)
+                journal_sollicitation(
+                    sollicitation, kind=JournalKind.SOLLICITATION_CLOSE, at=sollicitation.closed_at
+                )
+        closed += len(ending)
+        if len(ending) < SWEEP_BATCH:
+            return closed
 
 
 def _sweep_one(sollicitation: Sollicitation, now: datetime) -> bool:
@@ -226,6 +569,12 @@ def _expire(sollicitation: Sollicitation, now: datetime) -> None:
     sollicitation.status = Status.EXPIREE
     sollicitation.expired_at = now
     sollicitation.save(update_fields=["status", "expired_at"])
+    journal_sollicitation(
+        sollicitation,
+        kind=JournalKind.SOLLICITATION_EXPIREE,
+        at=now,
+        due_at=sollicitation.effective_due_at,
+    )
 
 
 def _sweep_phase_1(sollicitation: Sollicitation, now: datetime) -> bool:
@@ -234,8 +583,8 @@ def _sweep_phase_1(sollicitation: Sollicitation, now: datetime) -> bool:
         _expire(sollicitation, now)
         reason = (
             f"Pas de réponse à la sollicitation de l’ANS du {format_paris_datetime(sollicitation.opened_at)} "
-            f"dans le délai de {PHASE_1_WORKING_DAYS} jours ouvrés, échu le "
-            f"{due_display(sollicitation.due_at)}."
+            f"dans le délai de {PHASE_1_WORKING_DAYS} jours ouvrés, qui courait "
+            f"{due_display(sollicitation.due_at)}.{_missed_reminder_note(sollicitation)}"
         )
         if candidature.state in PHASE_STATES[sollicitation.phase]:
             _reject(candidature=candidature, actor=None, reason=reason, now=now)
@@ -261,7 +610,8 @@ def _sweep_instruction(sollicitation: Sollicitation, now: datetime) -> bool:
         _expire(sollicitation, now)
         reason = (
             f"Pas de réponse à la sollicitation de l’ANS du {format_paris_datetime(sollicitation.opened_at)} "
-            f"dans les {INSTRUCTION_ABANDON_DAYS} jours, échus le {due_display(sollicitation.due_at)}."
+            f"dans les {INSTRUCTION_ABANDON_DAYS} jours, qui couraient {due_display(sollicitation.due_at)}."
+            f"{_missed_reminder_note(sollicitation)}"
         )
         if candidature.state in PHASE_STATES[Phase.INSTRUCTION]:
             _apply(candidature=candidature, name="abandon", actor=None, now=now, reason=reason,
@@ -295,11 +645,22 @@ def _sweep_instruction(sollicitation: Sollicitation, now: datetime) -> bool:
             candidature,
             title=f"Retard important — {candidature.nom_commercial}",
             body="Sans réponse depuis 5 jours, un retard important est à prévoir sur l’instruction "
-            f"de votre dossier. Sans réponse au {due_display(sollicitation.due_at)}, la "
+            f"de votre dossier. Sans réponse {due_display(sollicitation.due_at)}, la "
             "candidature sera abandonnée.",
         )
         changed = True
     return _send_reminders(sollicitation, now) or changed
+
+
+def _missed_reminder_note(sollicitation: Sollicitation) -> str:
+    """The deadline stands even when the sweep was down on the last working day; the
+    company is told that the reminder it should have had did not go out."""
+    if sollicitation.reminder_last_sent_at is not None:
+        return ""
+    return (
+        " Le rappel du dernier jour ouvré n’a pas pu être envoyé à temps : le traitement "
+        "automatique des délais était interrompu."
+    )
 
 
 def _closed(candidature: Candidature, now: datetime, reason: str) -> None:
@@ -311,8 +672,7 @@ def _send_reminders(sollicitation: Sollicitation, now: datetime) -> bool:
     """Half-time and one working day before the decisive deadline; if the sweep was
     down through both moments, only the later reminder goes."""
     due_at = sollicitation.effective_due_at
-    last_at = max(one_working_day_before(due_at), sollicitation.opened_at)
-    half_at = halfway(sollicitation.opened_at, due_at)
+    last_at, half_at = sollicitation.reminder_last_at, sollicitation.reminder_half_at
     candidature = sollicitation.candidature
     if now >= due_at:
         return False
@@ -321,20 +681,26 @@ def _send_reminders(sollicitation: Sollicitation, now: datetime) -> bool:
         if sollicitation.reminder_half_sent_at is None:
             sollicitation.reminder_half_sent_at = now
         sollicitation.save(update_fields=["reminder_last_sent_at", "reminder_half_sent_at"])
+        journal_sollicitation(
+            sollicitation, kind=JournalKind.SOLLICITATION_RAPPEL, at=now, reminder="last"
+        )
+        webhook_sollicitation_closing(sollicitation, now=now)
         notify_company(
             candidature,
             title=f"Dernier jour pour répondre à l’ANS — {candidature.nom_commercial}",
-            body=f"La sollicitation de l’ANS attend votre réponse au plus tard le "
-            f"{due_display(due_at)}.",
+            body=f"La sollicitation de l’ANS attend votre réponse {due_display(due_at)}.",
         )
         return True
     if sollicitation.reminder_half_sent_at is None and now >= half_at:
         sollicitation.reminder_half_sent_at = now
         sollicitation.save(update_fields=["reminder_half_sent_at"])
+        journal_sollicitation(
+            sollicitation, kind=JournalKind.SOLLICITATION_RAPPEL, at=now, reminder="half"
+        )
         notify_company(
             candidature,
             title=f"Rappel : l’ANS attend votre réponse — {candidature.nom_commercial}",
-            body=f"La moitié du délai est écoulée. Répondez avant le {due_display(due_at)}.",
+            body=f"La moitié du délai est écoulée. Répondez {due_display(due_at)}.",
         )
         return True
     return False
@@ -345,7 +711,7 @@ def _notify_agency(sollicitation: Sollicitation, title: str) -> None:
         recipients=[sollicitation.opened_by],
         title=title,
         body=f"Sollicitation du {format_paris_datetime(sollicitation.opened_at)} restée sans réponse.",
-        url=candidature_url(sollicitation.candidature),
+        url=sollicitation_url(sollicitation),
     )
 
 
@@ -355,8 +721,8 @@ def _notify_exchanges_closed(sollicitation: Sollicitation) -> None:
     notify_company(
         candidature,
         title=f"Fin des échanges ({jalon}) — {candidature.nom_commercial}",
-        body=f"Les échanges de cette phase sont clos depuis le {due_display(sollicitation.closes_at)} "
-        f"({jalon}) : la sollicitation de l’ANS n’attend plus de réponse. L’ANS décidera "
+        body=f"Les échanges de cette phase étaient ouverts {due_display(sollicitation.closes_at)} "
+        f"({jalon}) : ils sont clos, la sollicitation de l’ANS n’attend plus de réponse. L’ANS décidera "
         "sur les éléments reçus.",
     )
     _notify_agency(sollicitation, f"Échanges clos ({jalon}) — {candidature.reference}")

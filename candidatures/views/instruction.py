@@ -1,57 +1,29 @@
-"""The agency's queues."""
+"""The agency's queues: administrative candidatures, eligibility, proofs."""
 
-from django.shortcuts import render
-from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.http import Http404
+from django.views.decorators.http import require_http_methods
 
-from candidatures.models import Dsr
 from candidatures.permissions import PROCEDURE_ROLES
-from candidatures.selectors import candidature as selectors
+from candidatures.selectors.pilotage import QUEUES
+from candidatures.views.pilotage import agency_list_response
 from segur_portal.permissions import role_required
 
 
 @role_required(*PROCEDURE_ROLES)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def queues(request, phase: str = "administratif"):
-    dsr_code = request.GET.get("dsr", "")
-    filter_state = request.GET.get("etat", "")
-    now = timezone.now()
-    if phase == "preuves":
-        title, rows = "Instruction des preuves", proofs_queue(now=now, dsr_code=dsr_code)
-    else:
-        if phase not in selectors.QUEUES:
-            phase = "administratif"
-        title, rows = selectors.queue(phase, now=now, dsr_code=dsr_code, filter_state=filter_state)
-    return render(
+    if phase not in QUEUES:
+        # A mistyped queue is not found, rather than another queue under its URL.
+        raise Http404("Cette file d’instruction n’existe pas.")
+    queue = QUEUES[phase]
+    return agency_list_response(
         request,
-        "candidatures/instruction/queue.html",
-        {
-            "title": f"File d’instruction — {title}",
-            "phase": phase,
-            "queues": [
-                *[(key, value[0]) for key, value in selectors.QUEUES.items()],
-                ("preuves", "Instruction des preuves"),
-            ],
-            "rows": rows,
-            "dsrs": Dsr.objects.filter(campagnes__isnull=False).distinct().order_by("code"),
-            "dsr_code": dsr_code,
-            "filter_state": filter_state,
+        queue_name=phase,
+        template="pilotage/liste.html",
+        context={
+            "title": f"File d’instruction — {queue.title}",
+            "heading": "File d’instruction",
+            "queues": [(key, value.title) for key, value in QUEUES.items()],
         },
+        filename=f"file-{phase}",
     )
-
-
-def proofs_queue(*, now, dsr_code: str = ""):
-    """First in, first out by reception of the complete dossier, dépriorisées behind."""
-    from preuves.instruction import instruction_queue, instruction_time
-
-    candidatures = instruction_queue()
-    if dsr_code:
-        candidatures = candidatures.filter(campagne__dsr__code=dsr_code)
-    return [
-        {
-            "candidature": candidature,
-            "submitted_at": candidature.dossier_submitted_at,
-            "instruction": instruction_time(candidature, now),
-        }
-        for candidature in candidatures
-    ]

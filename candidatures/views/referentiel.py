@@ -33,12 +33,15 @@ def dsr_list(request):
         dsrs = []
         for dsr in couloir.dsrs.all():
             campagne = selectors.current_campagne(dsr, now)
+            # Without a published REM no candidature can be filed: the guichet is not open.
+            shown = campagne if dsr.published_rems else None
             dsrs.append(
                 {
                     "dsr": dsr,
                     "campagne": campagne,
-                    "phase": campagne.phase_at(now) if campagne else None,
-                    "next_jalon": campagne.next_jalon(now) if campagne else None,
+                    "rem_published": bool(dsr.published_rems),
+                    "phase": shown.phase_at(now) if shown else None,
+                    "next_jalon": shown.next_jalon(now) if shown else None,
                 }
             )
         couloirs.append({"couloir": couloir, "dsrs": dsrs})
@@ -54,8 +57,10 @@ def dsr_list(request):
 def dsr_detail(request, code: str):
     dsr = get_object_or_404(Dsr.objects.select_related("couloir"), code=code)
     now = timezone.now()
+    versions = list(selectors.published_versions(dsr).select_related("published_by"))
+    # Without a published REM no candidature can be filed: no campaign shows as open.
     campagnes = [
-        {"campagne": c, "phase": c.phase_at(now), "jalons": c.jalons()}
+        {"campagne": c, "phase": c.phase_at(now) if versions else None, "jalons": c.jalons()}
         for c in dsr.campagnes.order_by("-j1")
     ]
     return render(
@@ -66,7 +71,7 @@ def dsr_detail(request, code: str):
             "dsr": dsr,
             "profils": dsr.profils.all(),
             "campagnes": campagnes,
-            "versions": selectors.published_versions(dsr).select_related("published_by"),
+            "versions": versions,
             "now": now,
         },
     )

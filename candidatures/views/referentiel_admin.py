@@ -11,8 +11,12 @@ from candidatures.forms.referentiel import CampagneForm, ProofKindForm, RemImpor
 from candidatures.models import Campagne, Dsr, PreuveAttendue, RemVersion
 from candidatures.selectors import referentiel as selectors
 from candidatures.services import referentiel as services
+from preuves.uploads import bounded_upload
 from segur_portal.enums import Role
 from segur_portal.permissions import role_required
+
+# The REM sheet: its form says 20 Mo.
+REM_FILE_MAX_BYTES = 20 * 2**20
 
 
 @role_required(Role.ADMIN)
@@ -21,8 +25,14 @@ def home(request):
     dsrs = (
         Dsr.objects.select_related("couloir")
         .annotate(
-            published=Count("rem_versions", filter=Q(rem_versions__status=RemStatus.PUBLISHED)),
-            drafts=Count("rem_versions", filter=Q(rem_versions__status=RemStatus.DRAFT)),
+            published=Count(
+                "rem_versions",
+                filter=Q(rem_versions__status=RemStatus.PUBLISHED),
+                distinct=True,
+            ),
+            drafts=Count(
+                "rem_versions", filter=Q(rem_versions__status=RemStatus.DRAFT), distinct=True
+            ),
             campaign_count=Count("campagnes", distinct=True),
         )
         .order_by("-wave", "code")
@@ -37,6 +47,7 @@ def home(request):
 
 @role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
+@bounded_upload(REM_FILE_MAX_BYTES)
 def rem_import(request, code: str):
     dsr = get_object_or_404(Dsr, code=code)
     form = RemImportForm(request.POST or None, request.FILES or None)
@@ -172,5 +183,6 @@ def campagne_edit(request, code: str, pk: int | None = None):
             "dsr": dsr,
             "form": form,
             "campagne": campagne if pk else None,
+            "rem_published": selectors.published_versions(dsr).exists(),
         },
     )
