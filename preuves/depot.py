@@ -14,7 +14,6 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from candidatures.enums import (
@@ -24,15 +23,23 @@ from candidatures.enums import (
     SollicitationPhase,
     SollicitationStatus,
 )
-from candidatures.models import Candidature, Exigence, PreuveAttendue, Scenario, Sollicitation
+from candidatures.models import Candidature, Exigence, PreuveAttendue, Sollicitation
 from candidatures.permissions import is_company_member
 from candidatures.proof_kinds import MO, PDF_MIME_TYPES, VIDEO_CAPTURE_MIME_TYPES
 from candidatures.rem_import.text import fold
 from candidatures.selectors.referentiel import applicable_exigences
 from candidatures.services.candidature import _apply, notify_company
 from preuves.models import Depot, DossierSoumission, ExigenceVerdict
-from preuves.services import FileRule, fichier_receive, rule_for_kind
-from segur_portal.clocks import due_display
+from preuves.services import (
+    FileRule,
+    fichier_receive,
+    format_mo,
+    mime_label,
+    receiving_files,
+    rule_for_kind,
+)
+from segur_portal.clocks import due_display, format_paris_datetime
+from segur_portal.journal_events import journal_depot
 
 S = CandidatureState
 # A requirement without listed proof: a demonstration or a document.
@@ -149,7 +156,8 @@ class Dossier:
 def _applicable(candidature: Candidature):
     return applicable_exigences(
         candidature.rem_version,
-        candidature.profils.values_list("pk", flat=True),
+        # .all(): the profiles a page prefetched with the candidature, without a query.
+        [profil.pk for profil in candidature.profils.all()],
         include_vague_1=candidature.wave_1_perimetre_applies,
     )
 
@@ -171,18 +179,17 @@ def open_complement_exigences(candidature: Candidature, now: datetime) -> set[in
 def dossier(candidature: Candidature, *, now: datetime | None = None) -> Dossier:
     """The whole dossier in a fixed number of queries, whatever the REM's size."""
     now = now or timezone.now()
-    exigences = list(
-        _applicable(candidature)
-        .select_related("profil")
-        .prefetch_related(
-            Prefetch("scenarios", queryset=Scenario.objects.order_by("position")),
-            Prefetch(
-                "scenarios__preuves_attendues",
-                queryset=PreuveAttendue.objects.order_by("position"),
-            ),
-        )
-        .order_by("position")
-    )
+    applicable = _applicable(candidature)
+    exigences = list(applicable.select_related("profil").order_by("position"))
+    # The expected proofs with their scenario, in one query: most requirements of a real
+    # REM list none, and loading their scenarios cost a third of the page's time.
+    proofs = defaultdict(list)
+    for proof in (
+        PreuveAttendue.objects.filter(scenario__exigence__in=applicable.values("pk"))
+        .select_related("scenario")
+        .order_by("scenario__position", "position")
+    ):
+        proofs[proof.scenario.exigence_id].append(proof)
     depots = defaultdict(list)
     for depot in (
         Depot.objects.filter(candidature=candidature, removed_at__isnull=True)
@@ -193,15 +200,19 @@ def dossier(candidature: Candidature, *, now: datetime | None = None) -> Dossier
     verdicts = {}
     for verdict in ExigenceVerdict.objects.filter(candidature=candidature).order_by("at", "pk"):
         verdicts[verdict.exigence_id] = verdict
+    # One stored file may answer several expected proofs (depot_reuse, bulk deposits):
+    # each deposit says which other proofs its file answers, for the editor and the ANS.
+    answers = defaultdict(list)
+    for (exigence_id, preuve_id), current in depots.items():
+        for depot in current:
+            if depot.fichier_id:
+                answers[depot.fichier_id].append((exigence_id, preuve_id))
     editable = _editable_exigences(candidature, now)
     sections: dict[str, tuple[str, list[ExigenceBlock]]] = {}
     for exigence in exigences:
-        proofs = [
-            p for scenario in exigence.scenarios.all() for p in scenario.preuves_attendues.all()
-        ]
-        items = [Item(exigence, proof, depots[(exigence.pk, proof.pk)]) for proof in proofs] or [
-            Item(exigence, None, depots[(exigence.pk, None)])
-        ]
+        items = [
+            Item(exigence, proof, depots[(exigence.pk, proof.pk)]) for proof in proofs[exigence.pk]
+        ] or [Item(exigence, None, depots[(exigence.pk, None)])]
         block = ExigenceBlock(
             exigence,
             items,
@@ -210,6 +221,21 @@ def dossier(candidature: Candidature, *, now: datetime | None = None) -> Dossier
         )
         key = exigence.id_section or "—"
         sections.setdefault(key, (exigence.section, []))[1].append(block)
+    identifiers = {
+        (block.exigence.pk, item.preuve.pk if item.preuve else None): item.identifier
+        for _title, blocks in sections.values()
+        for block in blocks
+        for item in block.items
+    }
+    for (exigence_id, preuve_id), current in depots.items():
+        for depot in current:
+            others = [
+                other
+                for other in answers.get(depot.fichier_id, ())
+                if other != (exigence_id, preuve_id) and other in identifiers
+            ]
+            depot.shared_with = [identifiers[other] for other in others]
+            depot.shared_keys = {f"{e}-{p or 0}" for e, p in others}
     return Dossier(
         candidature,
         [(key, title, blocks) for key, (title, blocks) in sections.items()],
@@ -240,13 +266,13 @@ def _check_editable(candidature: Candidature, exigence: Exigence, actor, now: da
     campagne = candidature.campagne
     if now >= campagne.j7:
         raise ValidationError(
-            f"Les échanges sur les preuves sont clos depuis le {due_display(campagne.j7)} "
+            f"Les échanges sur les preuves étaient ouverts {due_display(campagne.j7)} "
             "(J7) : plus aucune preuve ne peut changer."
         )
     if candidature.state == S.ELIGIBLE:
         raise ValidationError(
-            f"La date limite de soumission du dossier complet (J6) était le "
-            f"{due_display(campagne.j6)}."
+            f"Le dossier complet pouvait être soumis {due_display(campagne.j6)} (J6) : "
+            "ce délai est passé."
         )
     if candidature.state in UNDER_INSTRUCTION:
         raise ValidationError(
@@ -282,20 +308,109 @@ def depot_add_files(*, candidature: Candidature, item: Item, uploads, actor, now
     _check_editable(candidature, item.exigence, actor, now)
     if not uploads:
         raise ValidationError("Choisissez au moins un fichier.")
+    with receiving_files(), transaction.atomic():
+        return depots_create(
+            candidature=candidature, item=item, uploads=uploads, actor=actor, now=now
+        )
+
+
+def depots_create(*, candidature: Candidature, item: Item, uploads, actor, now) -> list[Depot]:
+    """One deposit per file, each file stored and queued for its check. The caller has
+    checked the right to deposit, inside receiving_files() and a transaction."""
+    depots = [
+        Depot.objects.create(
+            candidature=candidature,
+            exigence=item.exigence,
+            preuve_attendue=item.preuve,
+            fichier=fichier_receive(
+                upload=upload, rule=item.rule, editeur=candidature.editeur, actor=actor
+            ),
+            deposited_by=actor,
+            deposited_at=now,
+        )
+        for upload in uploads
+    ]
+    for depot in depots:
+        journal_depot(depot)
+    return depots
+
+
+def fit_problem(*, size: int, mime: str, item: Item) -> str | None:
+    """Why a file of this size and content type cannot answer `item`, in French; None
+    when it can. `mime` is what libmagic read (empty: not read yet)."""
+    rule = item.rule
+    if size > rule.max_bytes:
+        return f"{format_mo(size)} : trop volumineux pour {item.identifier} ({rule.label})."
+    if rule.allowed_mime_types is not None and mime not in rule.allowed_mime_types:
+        read = f"de type {mime_label(mime)}" if mime else "d’un type pas encore vérifié"
+        return f"Le contenu est {read} ; {item.identifier} attend : {rule.label}."
+    return None
+
+
+def depot_attach(
+    *, candidature: Candidature, item: Item, actor, now, fichier=None, url: str = ""
+) -> Depot:
+    """A deposit of a file already stored, or of a link: one file may answer several
+    expected proofs (one object, one SHA-256, several deposits). The caller has checked
+    the right to deposit and that the file fits the proof (fit_problem)."""
+    depot = Depot.objects.create(
+        candidature=candidature,
+        exigence=item.exigence,
+        preuve_attendue=item.preuve,
+        fichier=fichier,
+        url=url,
+        deposited_by=actor,
+        deposited_at=now,
+    )
+    journal_depot(depot)
+    return depot
+
+
+def reuse_problem(fichier, item: Item) -> str | None:
+    """Why a stored file cannot answer `item` too, in French; None when it can. A file
+    still being checked fits only where every type its check may accept fits; a
+    refused file never."""
+    if fichier.is_refused:
+        return f"« {fichier.original_name} » a été refusé : il ne peut répondre à aucune preuve."
+    allowed = item.rule.allowed_mime_types
+    checked_as = set(fichier.allowed_mime_types)
+    if fichier.is_accepted or fichier.size > item.rule.max_bytes:
+        problem = fit_problem(size=fichier.size, mime=fichier.detected_mime, item=item)
+    elif allowed is not None and not (checked_as and checked_as <= allowed):
+        problem = (
+            f"sa vérification est en cours ; réessayez une fois le fichier accepté "
+            f"({item.identifier} attend : {item.rule.label})."
+        )
+    else:
+        problem = None
+    return f"« {fichier.original_name} » : {problem}" if problem else None
+
+
+def depot_reuse(*, depot: Depot, item: Item, actor, now=None) -> Depot:
+    """« Utiliser aussi pour… »: the file of `depot` answers `item` too, without being
+    sent again (one stored file, one SHA-256, one more deposit)."""
+    now = now or timezone.now()
+    candidature = depot.candidature
+    _check_editable(candidature, item.exigence, actor, now)
+    if depot.removed_at is not None or depot.fichier is None:
+        raise ValidationError("Seul un fichier déposé peut servir à une autre preuve.")
+    fichier = depot.fichier
+    problem = reuse_problem(fichier, item)
+    if problem:
+        raise ValidationError(problem)
     with transaction.atomic():
-        return [
-            Depot.objects.create(
-                candidature=candidature,
-                exigence=item.exigence,
-                preuve_attendue=item.preuve,
-                fichier=fichier_receive(
-                    upload=upload, rule=item.rule, editeur=candidature.editeur, actor=actor
-                ),
-                deposited_by=actor,
-                deposited_at=now,
-            )
-            for upload in uploads
-        ]
+        already = Depot.objects.filter(
+            candidature=candidature,
+            exigence=item.exigence,
+            preuve_attendue=item.preuve,
+            fichier=fichier,
+            removed_at=None,
+        )
+        if already.exists():
+            raise ValidationError(f"« {fichier.original_name} » répond déjà à {item.identifier}.")
+        return depot_attach(
+            candidature=candidature, item=item, fichier=fichier, actor=actor, now=now
+        )
 
 
 def depot_add_link(*, candidature: Candidature, item: Item, url: str, actor, now=None) -> Depot:
@@ -310,14 +425,8 @@ def depot_add_link(*, candidature: Candidature, item: Item, url: str, actor, now
         raise ValidationError(
             {"url": "Adresse attendue en https://, vers le rapport de l’espace de test."}
         ) from error
-    return Depot.objects.create(
-        candidature=candidature,
-        exigence=item.exigence,
-        preuve_attendue=item.preuve,
-        url=url,
-        deposited_by=actor,
-        deposited_at=now,
-    )
+    with transaction.atomic():
+        return depot_attach(candidature=candidature, item=item, actor=actor, now=now, url=url)
 
 
 def depot_remove(*, depot: Depot, actor, now=None) -> None:
@@ -327,7 +436,9 @@ def depot_remove(*, depot: Depot, actor, now=None) -> None:
     if depot.removed_at is None:
         depot.removed_at = now
         depot.removed_by = actor
-        depot.save(update_fields=["removed_at", "removed_by"])
+        with transaction.atomic():
+            depot.save(update_fields=["removed_at", "removed_by"])
+            journal_depot(depot, removed=True)
 
 
 def cnda_status_set(*, candidature: Candidature, status: str, actor, now=None) -> None:
@@ -373,8 +484,8 @@ def dossier_submit(*, candidature: Candidature, actor, now=None) -> DossierSoumi
     def check(locked: Candidature) -> None:
         if now >= locked.campagne.j6:
             raise ValidationError(
-                "La date limite de soumission du dossier de preuves complet (J6) était le "
-                f"{due_display(locked.campagne.j6)} : il ne peut plus être soumis."
+                "Le dossier de preuves complet pouvait être soumis "
+                f"{due_display(locked.campagne.j6)} (J6) : il ne peut plus l’être."
             )
         if locked.cnda_homologation not in {CndaStatus.CERTIFIE, CndaStatus.EN_COURS_ACTIF}:
             raise ValidationError(
@@ -412,7 +523,7 @@ def dossier_submit(*, candidature: Candidature, actor, now=None) -> DossierSoumi
         candidature,
         title=f"Dossier de preuves complet reçu — {candidature.nom_commercial}",
         body=f"L’ANS a reçu le dossier de preuves complet de la candidature "
-        f"{candidature.reference} le {due_display(now)}. Il prend place dans la file "
+        f"{candidature.reference} le {format_paris_datetime(now)}. Il prend place dans la file "
         "d’instruction, dans l’ordre de réception ; le délai indicatif d’instruction est de "
         "6 semaines. Le récépissé listant chaque fichier et son empreinte est sur la page "
         "du dossier.",
@@ -426,7 +537,7 @@ def candidatures_close_unsubmitted(*, now: datetime) -> int:
     closed = 0
     for candidature in Candidature.objects.filter(state=S.ELIGIBLE, campagne__j6__lte=now):
         reason = (
-            "Dossier de preuves complet non soumis avant la date limite (J6) du "
+            "Dossier de preuves complet non soumis dans le délai (J6), qui courait "
             f"{due_display(candidature.campagne.j6)}."
         )
 

@@ -6,7 +6,17 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from candidatures.enums import CandidatureState, SollicitationPhase, SollicitationStatus
@@ -14,7 +24,11 @@ from candidatures.models import Candidature, Exigence, Sollicitation
 from candidatures.permissions import is_company_member, runs_procedure
 from candidatures.proof_kinds import MO, VIDEO_CAPTURE_MIME_TYPES
 from candidatures.services.candidature import _apply, candidature_url, notify_company
-from candidatures.services.sollicitation import sollicitation_open
+from candidatures.services.sollicitation import (
+    INSTRUCTION_DEPRIORITISATION_HOURS,
+    sollicitation_open,
+)
+from preuves.cnda import cnda_state
 from preuves.depot import _applicable
 from preuves.enums import Verdict
 from preuves.models import ExigenceVerdict, VisiteConformite
@@ -28,6 +42,7 @@ from segur_portal.clocks import (
     one_working_day_before,
     running_duration,
 )
+from segur_portal.journal_events import journal_verdicts
 from segur_portal.services import notification_send
 
 S = CandidatureState
@@ -44,13 +59,55 @@ def _require_instructor(actor) -> None:
         raise PermissionDenied("Seuls les instructeurs de l’ANS instruisent les preuves.")
 
 
-def instruction_queue():
+def lapsed_sollicitations(now: datetime):
+    """The requests of the agency during instruction whose 24 h ran out before an
+    answer, a closing or an expiry: each cost its dossier its place in the queue (DSR
+    §4.5). Read from stored instants, each with its `deadline`, the moment it did."""
+    # The 24 h are real hours (UTC arithmetic), as deprioritised_at counts them.
+    deadline = ExpressionWrapper(
+        F("opened_at") + timedelta(hours=INSTRUCTION_DEPRIORITISATION_HOURS),
+        output_field=DateTimeField(),
+    )
+    return (
+        Sollicitation.objects.filter(phase=SollicitationPhase.INSTRUCTION)
+        .annotate(deadline=deadline)
+        .filter(deadline__lte=now)
+        # Answered, closed by the instructor or by its jalon before the 24 h: kept.
+        .exclude(answered_at__lt=F("deadline"))
+        .exclude(closed_at__lt=F("deadline"))
+        .exclude(expired_at__lt=F("deadline"))
+    )
+
+
+def place_lost_expression(now: datetime):
+    """When a candidature of the instruction queue lost its place: the sweep's record in
+    `depriorisee_at`, or the first 24 h that ran out (lapsed_sollicitations) before the
+    sweep recorded them. An expression on Candidature rows, for the queue and the
+    agency's lists."""
+    lapsed = (
+        lapsed_sollicitations(now)
+        .filter(candidature=OuterRef("pk"))
+        # The deadline is the sending plus 24 h: in the order of the sendings, which an
+        # index on (candidature, phase, opened_at) reads without sorting.
+        .order_by("opened_at", "pk")
+        .values("deadline")[:1]
+    )
+    return Coalesce("depriorisee_at", Subquery(lapsed))
+
+
+def instruction_queue(now: datetime | None = None):
     """First in, first out by the reception of the complete dossier; a dossier that lost
-    its place by not answering within 24 h goes behind (DSR §4.5)."""
+    its place by not answering within 24 h goes behind (DSR §4.5).
+
+    Each row carries `place_lost_at` (place_lost_expression), so the order is right the
+    moment the 24 h run out, before the sweep records it in `depriorisee_at`.
+    """
+    now = now or timezone.now()
     return (
         Candidature.objects.filter(state__in=[S.DOSSIER_SOUMIS, S.EN_INSTRUCTION])
         .select_related("editeur", "campagne__dsr", "instructeur")
-        .order_by(F("depriorisee_at").asc(nulls_first=True), "dossier_submitted_at", "pk")
+        .annotate(place_lost_at=place_lost_expression(now))
+        .order_by(F("place_lost_at").asc(nulls_first=True), "dossier_submitted_at", "pk")
     )
 
 
@@ -85,24 +142,59 @@ def verdict_record(
 ) -> ExigenceVerdict:
     """Conforme or non conforme; a request for complements goes through
     complement_request, which also asks the editor."""
+    return verdicts_record(
+        candidature=candidature,
+        exigences=[exigence],
+        verdict=verdict,
+        comment=comment,
+        actor=actor,
+        now=now,
+    )[0]
+
+
+def verdicts_record(
+    *,
+    candidature: Candidature,
+    exigences: list[Exigence],
+    verdict: str,
+    comment: str,
+    actor,
+    now=None,
+) -> list[ExigenceVerdict]:
+    """One verdict, conforme or non conforme, on each of `exigences` (the review
+    workspace's bulk action records them at once, or none of them)."""
     now = now or timezone.now()
     _require_instructor(actor)
-    if candidature.state != S.EN_INSTRUCTION:
-        raise ValidationError("Prenez d’abord la candidature en instruction.")
+    errors = {}
+    if not exigences:
+        errors["exigences"] = "Cochez au moins une exigence."
     if verdict not in {Verdict.CONFORME, Verdict.NON_CONFORME}:
-        raise ValidationError({"verdict": "Choisissez « conforme » ou « non conforme »."})
+        errors["verdict"] = "Choisissez « conforme » ou « non conforme »."
     if verdict == Verdict.NON_CONFORME and not comment.strip():
-        raise ValidationError({"comment": "Dites en quoi l’exigence n’est pas satisfaite."})
-    if not _applicable(candidature).filter(pk=exigence.pk).exists():
+        errors["comment"] = "Dites en quoi l’exigence n’est pas satisfaite."
+    if errors:
+        raise ValidationError(errors)
+    wanted = {exigence.pk for exigence in exigences}
+    if _applicable(candidature).filter(pk__in=wanted).count() != len(wanted):
         raise ValidationError("Cette exigence ne fait pas partie du dossier de la candidature.")
-    return ExigenceVerdict.objects.create(
-        candidature=candidature,
-        exigence=exigence,
-        verdict=verdict,
-        comment=comment.strip(),
-        by=actor,
-        at=now,
-    )
+    with transaction.atomic():
+        # Locked: a verdict never lands on an instruction being closed at the same time.
+        locked = Candidature.objects.select_for_update().only("state").get(pk=candidature.pk)
+        if locked.state != S.EN_INSTRUCTION:
+            raise ValidationError("Prenez d’abord la candidature en instruction.")
+        recorded = ExigenceVerdict.objects.bulk_create(
+            ExigenceVerdict(
+                candidature=candidature,
+                exigence=exigence,
+                verdict=verdict,
+                comment=comment.strip(),
+                by=actor,
+                at=now,
+            )
+            for exigence in exigences
+        )
+        journal_verdicts(recorded)
+    return recorded
 
 
 def complement_request(
@@ -128,7 +220,7 @@ def complement_request(
         sollicitation = sollicitation_open(
             candidature=candidature, actor=actor, text=text, now=now, exigences=exigences
         )
-        ExigenceVerdict.objects.bulk_create(
+        verdicts = ExigenceVerdict.objects.bulk_create(
             ExigenceVerdict(
                 candidature=candidature,
                 exigence=exigence,
@@ -139,6 +231,7 @@ def complement_request(
             )
             for exigence in exigences
         )
+        journal_verdicts(verdicts)
     return sollicitation
 
 
@@ -160,11 +253,26 @@ def instruction_missing(candidature: Candidature) -> list[str]:
     return missing
 
 
+def instruction_cnda_pending(candidature: Candidature) -> str:
+    """What the instruction leaves pending about the CNDA homologations; empty when
+    they are obtained. Shown on the page and in the confirmation, recorded on closing."""
+    cnda = cnda_state(candidature)
+    if cnda.obtained:
+        return ""
+    return (
+        f"Homologations CNDA en attente ({cnda.label}) : l’instruction se clôt avec cette "
+        "pièce en attente ; le référencement ne pourra être attribué qu’une fois chacune "
+        "certifiée, sa preuve acceptée (DSR §4.4)."
+    )
+
+
 def instruction_close(*, candidature: Candidature, actor, now=None) -> Candidature:
     """Every requirement has its verdict: the proofs are validated, the convention
-    step opens."""
+    step opens. CNDA homologations still « en cours actif » stay pending, recorded as
+    such: they are checked again before any référencement (preuves.cnda)."""
     now = now or timezone.now()
     _require_instructor(actor)
+    cnda_pending = instruction_cnda_pending(candidature)
 
     def check(locked: Candidature) -> None:
         missing = instruction_missing(locked)
@@ -185,19 +293,64 @@ def instruction_close(*, candidature: Candidature, actor, now=None) -> Candidatu
         name="close_instruction",
         actor=actor,
         now=now,
+        reason=cnda_pending,
         check=check,
         after=after,
+    )
+    cnda_text = (
+        f"\n\n{cnda_pending} Déposez la preuve de chaque homologation et déclarez-les "
+        "certifiées sur la page du dossier de preuves dès que le CNDA les délivre."
+        if cnda_pending
+        else ""
     )
     notify_company(
         candidature,
         title=f"Instruction des preuves terminée — {candidature.nom_commercial}",
         body=f"L’ANS a terminé l’instruction des preuves de la candidature "
-        f"{candidature.reference}. La convention de référencement va vous être adressée.",
+        f"{candidature.reference}. La convention de référencement va vous être adressée."
+        + cnda_text,
     )
     return candidature
 
 
 # Instruction time, net of suspensions
+
+
+def instruction_sollicitations():
+    """What instruction_time reads, to prefetch as `instruction_sollicitations` when a
+    page shows the time of many candidatures."""
+    return Sollicitation.objects.filter(phase=SollicitationPhase.INSTRUCTION).order_by(
+        "opened_at", "pk"
+    )
+
+
+def instruction_elapsed_expression(now: datetime):
+    """instruction_time's elapsed time in SQL, on Candidature rows: from the reception of
+    the complete dossier to the closing of the instruction (or now), less each request
+    of the agency during instruction until its answer (or its expiry, or now). For the
+    sorts, filters, exports and statistics that read many candidatures at once; null
+    before the dossier is received."""
+    at_now = Value(now, output_field=DateTimeField())
+    end = Coalesce("instruction_closed_at", at_now)
+    resumed = Least(
+        Coalesce("answered_at", "expired_at", at_now),
+        Coalesce(OuterRef("instruction_closed_at"), at_now),
+    )
+    suspended = (
+        Sollicitation.objects.filter(
+            candidature=OuterRef("pk"), phase=SollicitationPhase.INSTRUCTION
+        )
+        .annotate(paused=ExpressionWrapper(resumed - F("opened_at"), output_field=DurationField()))
+        .values("candidature")
+        .annotate(total=Sum("paused"))
+        .values("total")
+    )
+    return ExpressionWrapper(
+        end
+        - F("dossier_submitted_at")
+        - Coalesce(Subquery(suspended), Value(timedelta(0), output_field=DurationField())),
+        output_field=DurationField(),
+    )
 
 
 def instruction_clock_events(candidature: Candidature, now: datetime) -> list[tuple[datetime, str]]:
@@ -206,9 +359,10 @@ def instruction_clock_events(candidature: Candidature, now: datetime) -> list[tu
     if candidature.dossier_submitted_at is None:
         return []
     events = [(candidature.dossier_submitted_at, "start")]
-    for sollicitation in candidature.sollicitations.filter(
-        phase=SollicitationPhase.INSTRUCTION
-    ).order_by("opened_at"):
+    prefetched = getattr(candidature, "instruction_sollicitations", None)
+    if prefetched is None:
+        prefetched = instruction_sollicitations().filter(candidature=candidature)
+    for sollicitation in prefetched:
         events.append((sollicitation.opened_at, "pause"))
         ended = sollicitation.answered_at or sollicitation.expired_at
         if ended is not None and ended <= now:
@@ -249,7 +403,7 @@ def visite_schedule(*, candidature: Candidature, scheduled_for: datetime, actor,
         raise ValidationError(
             {
                 "scheduled_for": "La visite de conformité se tient dans les 4 semaines suivant le "
-                f"début de l’instruction, au plus tard le {due_display(latest)}."
+                f"début de l’instruction, soit {due_display(latest)}."
             }
         )
     visite, _ = VisiteConformite.objects.update_or_create(
@@ -267,7 +421,7 @@ def visite_schedule(*, candidature: Candidature, scheduled_for: datetime, actor,
         candidature,
         title=f"Visite de conformité INS — {candidature.nom_commercial}",
         body=f"La visite de conformité est fixée au {format_paris_datetime(scheduled_for)}. "
-        f"Son enregistrement vidéo, audio compris, est à déposer au plus tard le "
+        f"Son enregistrement vidéo, audio compris, est à déposer "
         f"{due_display(visite.recording_due_at)} (2 jours ouvrés après la visite).",
     )
     return visite
@@ -294,9 +448,14 @@ def visites_sweep(*, now: datetime) -> int:
     """A reminder on the morning of the last working day; the instructor told once when
     the recording is late. Each recorded once: repeated sweeps change nothing."""
     handled = 0
-    pending = VisiteConformite.objects.filter(recording__isnull=True).select_related(
-        "candidature__editeur", "scheduled_by"
-    )
+    # The last working day is at most a week before the deadline (weekends, holidays):
+    # the visits nearer than that or late, still without the late notice, are all the
+    # sweep reads, not every visit waiting for its recording.
+    pending = VisiteConformite.objects.filter(
+        recording__isnull=True,
+        overdue_notified_at__isnull=True,
+        recording_due_at__lte=now + timedelta(days=7),
+    ).select_related("candidature__editeur", "scheduled_by")
     for visite in pending:
         candidature = visite.candidature
         if visite.overdue_notified_at is None and now >= visite.recording_due_at:
@@ -307,7 +466,7 @@ def visites_sweep(*, now: datetime) -> int:
                     recipients=[visite.scheduled_by],
                     title=f"Enregistrement de visite en retard — {candidature.reference}",
                     body=f"L’enregistrement de la visite du {format_paris_datetime(visite.scheduled_for)} "
-                    f"était attendu au plus tard le {due_display(visite.recording_due_at)}.",
+                    f"était attendu {due_display(visite.recording_due_at)}.",
                     url=candidature_url(candidature),
                 )
                 handled += 1
@@ -321,7 +480,7 @@ def visites_sweep(*, now: datetime) -> int:
             notify_company(
                 candidature,
                 title=f"Enregistrement de la visite attendu — {candidature.nom_commercial}",
-                body="Déposez l’enregistrement vidéo de la visite de conformité au plus tard le "
+                body="Déposez l’enregistrement vidéo de la visite de conformité "
                 f"{due_display(visite.recording_due_at)}.",
             )
             handled += 1

@@ -1,11 +1,23 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
-from preuves.enums import FichierStatus, Verdict
+from preuves.enums import Consultation, FichierStatus, LotMatch, Verdict
+
+# The verified types a browser shows itself: PDF in its viewer, images, MP4 and MOV
+# videos. AVI and FLV have no player in browsers; every other type downloads.
+PREVIEW_KINDS = {
+    "application/pdf": "pdf",
+    "image/png": "image",
+    "image/jpeg": "image",
+    "video/mp4": "video",
+    "video/quicktime": "video",
+}
 
 
 def storage_name_for(fichier_id: uuid.UUID) -> str:
@@ -38,6 +50,7 @@ class Fichier(models.Model):
         default=FichierStatus.EN_VERIFICATION,
     )
     refusal_reason = models.TextField("motif du refus", blank=True)
+    virus_signature = models.CharField("signature antivirus", max_length=255, blank=True)
     editeur = models.ForeignKey(
         "candidatures.Editeur",
         verbose_name="entreprise",
@@ -70,6 +83,16 @@ class Fichier(models.Model):
                 condition=Q(status=FichierStatus.EN_VERIFICATION),
                 name="fichier_pending",
             ),
+            # Reuse detection looks files up by content (preuves.selectors.reuse_counts).
+            models.Index(fields=["sha256"], name="fichier_sha256"),
+            # The admin's list of a million files, newest first, a page at a time.
+            models.Index(fields=["uploaded_at"], name="fichier_uploaded"),
+            # Its search by part of a name: Django's icontains is UPPER(name) LIKE
+            # UPPER('%…%'), which a trigram index on UPPER(name) answers (PostgreSQL
+            # only: migration 0006 makes it there and nowhere else).
+            GinIndex(
+                OpClass(Upper("original_name"), name="gin_trgm_ops"), name="fichier_name_trgm"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -82,6 +105,10 @@ class Fichier(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=FichierStatus.REFUSEE) | ~Q(refusal_reason=""),
                 name="fichier_refusal_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FichierStatus.INFECTEE) | ~Q(virus_signature=""),
+                name="fichier_infected_has_signature",
             ),
         ]
 
@@ -98,11 +125,22 @@ class Fichier(models.Model):
 
     @property
     def is_refused(self) -> bool:
-        return self.status == FichierStatus.REFUSEE
+        return self.status in (FichierStatus.REFUSEE, FichierStatus.INFECTEE)
+
+    @property
+    def is_infected(self) -> bool:
+        return self.status == FichierStatus.INFECTEE
+
+    @property
+    def preview_kind(self) -> str:
+        """How a browser may show the file in a page ("pdf", "image", "video"), or ""
+        to download it: only a type the worker read in an accepted file's content."""
+        return PREVIEW_KINDS.get(self.detected_mime, "") if self.is_accepted else ""
 
 
 class FichierDownload(models.Model):
-    """One download of a file: who, when, from where (documents here count as originals)."""
+    """One download or preview of a file: who, how, when, from where (documents here
+    count as originals)."""
 
     # PROTECT: a file someone has downloaded stays on record.
     fichier = models.ForeignKey(Fichier, on_delete=models.PROTECT, related_name="downloads")
@@ -114,10 +152,17 @@ class FichierDownload(models.Model):
     )
     at = models.DateTimeField("le", default=timezone.now)
     ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
+    kind = models.CharField(
+        "consultation",
+        max_length=20,
+        choices=Consultation.choices,
+        default=Consultation.TELECHARGEMENT,
+    )
 
     class Meta:
         verbose_name = "téléchargement"
         ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["fichier", "-at"], name="download_fichier_at")]
 
     def __str__(self) -> str:
         return f"{self.fichier} — {self.user} — {self.at:%Y-%m-%d %H:%M}"
@@ -254,3 +299,73 @@ class VisiteConformite(models.Model):
 
     def __str__(self) -> str:
         return f"Visite du {self.scheduled_for:%d/%m/%Y}"
+
+
+class DepotLot(models.Model):
+    """Files dropped together on a dossier, loose or in ZIP archives, each matched by its
+    name to the expected proofs it answers (preuves.bulk), waiting for the editor's
+    review. Nothing is deposited until the editor confirms; an unconfirmed batch expires
+    and the sweep deletes it with its staged objects (`lots/<batch>/…` on storage)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    candidature = models.ForeignKey(
+        "candidatures.Candidature", on_delete=models.PROTECT, related_name="lots"
+    )
+    # The company that owns the batch: only its members see it or confirm it.
+    editeur = models.ForeignKey(
+        "candidatures.Editeur", on_delete=models.PROTECT, related_name="lots"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.RESTRICT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField("expire le")
+    # Dropped on one section: only its proofs are proposed.
+    section = models.CharField("section", max_length=100, blank=True)
+    confirmed_at = models.DateTimeField("confirmé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "dépôt groupé"
+        verbose_name_plural = "dépôts groupés"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["expires_at"], name="lot_expiry")]
+
+    def __str__(self) -> str:
+        return f"Dépôt groupé du {self.created_at:%d/%m/%Y %H:%M}"
+
+
+class DepotLotFichier(models.Model):
+    """One file of a batch: a file as received, or a member of a ZIP archive (read from
+    the stored archive again at confirmation, never extracted). Sizes in bytes."""
+
+    lot = models.ForeignKey(DepotLot, on_delete=models.CASCADE, related_name="fichiers")
+    position = models.PositiveIntegerField("ordre")
+    name = models.CharField("nom", max_length=255)
+    # The path inside the archive, cleaned, as shown to the editor; empty for a loose file.
+    path = models.CharField("chemin dans l’archive", max_length=500, blank=True)
+    # The staged object: the file itself, or the whole archive for a member.
+    storage_name = models.CharField("objet stocké", max_length=255, blank=True)
+    member_index = models.PositiveIntegerField("rang dans l’archive", null=True, blank=True)
+    member_name = models.TextField("nom dans l’archive", blank=True)
+    size = models.PositiveBigIntegerField("taille (octets)")
+    sha256 = models.CharField("empreinte SHA-256", max_length=64, blank=True)
+    # libmagic on the first bytes, to propose a mapping; the worker decides afterwards.
+    sniffed_mime = models.CharField("type lu", max_length=255, blank=True)
+    # Why the file cannot be deposited at all (empty, corrupt, too large), or "".
+    problem = models.TextField("problème", blank=True)
+    # Item keys (preuves.depot.Item.key): those the name matched, those proposed.
+    candidates = models.JSONField("preuves reconnues", default=list, blank=True)
+    proposed = models.JSONField("preuves proposées", default=list, blank=True)
+    match = models.CharField("correspondance", max_length=20, choices=LotMatch.choices)
+    # Set at confirmation: the stored file made from it.
+    fichier = models.ForeignKey(
+        Fichier, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "fichier d’un dépôt groupé"
+        verbose_name_plural = "fichiers des dépôts groupés"
+        ordering = ["lot", "position"]
+
+    def __str__(self) -> str:
+        return self.path or self.name
