@@ -8,11 +8,13 @@ their hash is the business of college.services. All share templates/pdf/base.htm
 from datetime import date, datetime
 
 import segno
+from django.conf import settings
 from django.db.models import Prefetch
 
 from candidatures.models import Candidature, Exigence
 from college.enums import DecisionKind
 from college.models import Attestation, ConflitInteret, Convention, Reserve, Seance
+from preuves.cnda import cnda_states
 from segur_portal.clocks import FRENCH_MONTHS, FRENCH_WEEKDAYS, due_display, format_paris_datetime
 from segur_portal.pdf import render_pdf
 
@@ -105,9 +107,14 @@ def signed_convention_pdf(convention: Convention) -> bytes:
 # Procès-verbal
 
 
-def _minutes_item(inscription) -> dict:
+def _minutes_item(inscription, cnda) -> dict:
     decision = getattr(inscription, "decision", None)
-    item = {"inscription": inscription, "candidature": inscription.candidature, "decision": None}
+    item = {
+        "inscription": inscription,
+        "candidature": inscription.candidature,
+        "decision": None,
+        "cnda": cnda,
+    }
     if decision is None:
         return item
     reserves = [
@@ -136,7 +143,8 @@ def _minutes_item(inscription) -> dict:
 
 def minutes_pdf(seance: Seance) -> bytes:
     """The procès-verbal of a séance: members, conflicts of interest, then each agenda
-    item with its decision and réserves. Six queries, whatever the agenda's length."""
+    item with the state of its CNDA homologations, its decision and réserves. Nine
+    queries, whatever the agenda's length."""
     seance = Seance.objects.select_related("opened_by", "closed_by").get(pk=seance.pk)
     membres = list(
         seance.membres.select_related("user").order_by("user__last_name", "user__first_name", "pk")
@@ -159,7 +167,10 @@ def minutes_pdf(seance: Seance) -> bytes:
             ),
         )
     )
-    items = [_minutes_item(inscription) for inscription in inscriptions]
+    cnda = cnda_states(inscription.candidature for inscription in inscriptions)
+    items = [
+        _minutes_item(inscription, cnda[inscription.candidature_id]) for inscription in inscriptions
+    ]
     conflits = [
         {
             "candidature": inscription.candidature,
@@ -183,7 +194,10 @@ def minutes_pdf(seance: Seance) -> bytes:
             "absents": [_person(membre.user) for membre in membres if not membre.present],
             "conflits": conflits,
             "items": items,
-            "decided": sum(1 for item in items if item["decision"]),
+            "quorum": settings.COLLEGE_QUORUM,
+            "decided": sum(
+                1 for item in items if item["decision"] and not item["inscription"].deferred_reason
+            ),
         },
     )
 

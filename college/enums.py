@@ -5,6 +5,8 @@ class SeanceStatus(models.TextChoices):
     PLANIFIEE = "planifiee", "Planifiée"
     OUVERTE = "ouverte", "Ouverte"
     CLOSE = "close", "Close"
+    # Its day passed without it being opened: its agenda went to the next séance.
+    NON_TENUE = "non_tenue", "Non tenue"
 
 
 class DecisionKind(models.TextChoices):

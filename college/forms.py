@@ -59,10 +59,25 @@ class DecisionForm(DsfrFormMixin, forms.Form):
         },
     )
 
+    def __init__(self, *args, sans_reserve_refusal: str = "", **kwargs):
+        """`sans_reserve_refusal`: why « sans réserve » cannot be chosen (the CNDA
+        homologations not obtained), said at the field before anyone tries."""
+        super().__init__(*args, **kwargs)
+        if sans_reserve_refusal:
+            hint = f"Référencement sans réserve impossible. {sans_reserve_refusal}"
+            self.fields["kind"].help_text = hint
+            # The design system's mixin has already made the bound field.
+            self["kind"].help_text = hint
+
 
 class ReserveForm(DsfrFormMixin, forms.Form):
+    """One row of réserve. Its text is required (the label says so); a row left empty
+    is no réserve at all, skipped, so the form may offer more rows than needed."""
+
     text = forms.CharField(
-        label="Réserve", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="Réserve",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Écrivez le texte de la réserve, ou videz la ligne."},
     )
     exigences = forms.CharField(
         label="Exigences concernées",
@@ -70,8 +85,19 @@ class ReserveForm(DsfrFormMixin, forms.Form):
         help_text="Identifiants du REM séparés par des virgules, par exemple INS.01, DMP/AIRS.03.",
     )
 
+    def has_changed(self) -> bool:
+        # The formset skips an unchanged extra row: here, "unchanged" means left empty,
+        # even when it was filled before (emptying a row removes the réserve).
+        return any(self[name].value().strip() for name in self.fields if self[name].value())
 
-ReserveFormSet = formset_factory(ReserveForm, extra=2)
+
+class BaseReserveFormSet(forms.BaseFormSet):
+    def _construct_form(self, i, **kwargs):
+        # Every row may be left empty, a recorded one too: emptying it removes the réserve.
+        return super()._construct_form(i, empty_permitted=True, **kwargs)
+
+
+ReserveFormSet = formset_factory(ReserveForm, formset=BaseReserveFormSet, extra=2)
 
 
 class ReserveAnswerForm(DsfrFormMixin, forms.Form):

@@ -111,6 +111,10 @@ class Seance(models.Model):
     def close(self):
         pass
 
+    @transition(field=status, source=SeanceStatus.PLANIFIEE, target=SeanceStatus.NON_TENUE)
+    def not_held(self):
+        pass
+
 
 class SeanceMembre(models.Model):
     """A collège member at a séance: present or not."""
@@ -140,6 +144,10 @@ class Inscription(models.Model):
     # When the convention was signed: orders the agenda, oldest first.
     signed_at = models.DateTimeField("convention signée le")
     carried_over = models.BooleanField("reportée d’une séance précédente", default=False)
+    # Why the previous séance did not decide it (on the inscription that carries it) …
+    carried_over_reason = models.TextField("motif du report", blank=True)
+    # … and, on the séance that did not decide it, why it left without a decision.
+    deferred_reason = models.TextField("motif de la non-décision", blank=True)
 
     class Meta:
         verbose_name = "inscription à l’ordre du jour"
@@ -192,6 +200,8 @@ class Decision(models.Model):
     )
     reminder_half_sent_at = models.DateTimeField(null=True, blank=True)
     reminder_week_sent_at = models.DateTimeField(null=True, blank=True)
+    # Every réserve answered in time, the deadline passed: the instructor told, once.
+    levee_overdue_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "décision du collège"

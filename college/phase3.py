@@ -13,6 +13,8 @@ from college.enums import DecisionKind, ReserveStatus
 from college.forms import ReserveAnswerForm, ReturnForm
 from college.models import Attestation, Convention, Decision, Inscription, Reserve, ReserveReponse
 from college.services import CONSENT_TEXT, can_sign_convention, current_convention
+from preuves.cnda import OPEN_STATES as CNDA_OPEN_STATES
+from preuves.cnda import CndaState, cnda_state
 from segur_portal.clocks import due_display
 from segur_portal.enums import Role
 
@@ -34,12 +36,21 @@ class Phase3:
     can_issue: bool = False
     can_dereference: bool = False
     reserves_open: bool = False
-    # The deadline as people read it ("lundi 21 décembre 2026 à 23:59").
+    # From the submission to the decision: where the CNDA homologations stand.
+    cnda: CndaState | None = None
+    # The deadline as people read it ("jusqu’au lundi 21 décembre 2026 inclus").
     reserves_due: str = ""
 
     @property
     def shown(self) -> bool:
-        return bool(self.convention or self.inscription or self.attestation or self.can_issue)
+        pending_cnda = self.cnda is not None and not self.cnda.obtained
+        return bool(
+            self.convention
+            or self.inscription
+            or self.attestation
+            or self.can_issue
+            or pending_cnda
+        )
 
 
 def for_candidature(candidature: Candidature, user, now: datetime, *, forms=None) -> Phase3:
@@ -119,6 +130,7 @@ def for_candidature(candidature: Candidature, user, now: datetime, *, forms=None
         and user.role == Role.ADMIN
         and candidature.state == S.REFERENCEE,
         reserves_open=reserves_open,
+        cnda=cnda_state(candidature) if candidature.state in CNDA_OPEN_STATES else None,
         reserves_due=due_display(decision.reserves_due_at)
         if decision is not None and decision.reserves_due_at
         else "",

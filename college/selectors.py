@@ -32,15 +32,17 @@ def _with_details(attestations: QuerySet[Attestation]) -> QuerySet[Attestation]:
 def public_referenced(
     *, dsr_code: str = "", text: str = "", profil: str = ""
 ) -> QuerySet[Attestation]:
-    """The valid attestations of software still referenced: the public registry.
+    """The public registry: the valid attestations of software still referenced, then
+    the withdrawn ones (déréférencé), which stay listed with their date and reason.
 
     `text` is looked for, case-insensitively, in the company, the product and the
     number; `profil` is a profile name, which DSRs share (« Général »)."""
     attestations = _with_details(
         Attestation.objects.filter(
-            status=AttestationStatus.VALIDE, candidature__state=CandidatureState.REFERENCEE
+            Q(status=AttestationStatus.VALIDE, candidature__state=CandidatureState.REFERENCEE)
+            | Q(status=AttestationStatus.RETIREE)
         )
-    ).order_by(*REGISTRE_ORDER)
+    ).order_by("-status", *REGISTRE_ORDER)
     if dsr_code:
         attestations = attestations.filter(candidature__campagne__dsr__code=dsr_code)
     if text:

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -35,8 +36,9 @@ from college.models import (
     Seance,
     SeanceMembre,
 )
+from preuves.cnda import CndaState, cnda_state
 from preuves.depot import FREE_RULE
-from preuves.services import fichier_receive, fichier_store_generated
+from preuves.services import fichier_receive, fichier_store_generated, receiving_files
 from segur_portal.clocks import (
     deadline_after_calendar_days,
     due_display,
@@ -46,8 +48,15 @@ from segur_portal.clocks import (
     paris_date,
 )
 from segur_portal.enums import CompanyRole, Role
+from segur_portal.journal_events import (
+    journal_attestation_document,
+    journal_decision,
+    journal_signature,
+)
 from segur_portal.models import User
+from segur_portal.seal import SealError
 from segur_portal.services import notification_send
+from segur_portal.webhooks import webhook_attestation, webhook_decision
 
 S = CandidatureState
 # Réserves non bloquantes: 4 weeks from the notification of the decision (DSR §4.6).
@@ -188,7 +197,15 @@ def convention_sign(*, convention: Convention, actor, signature: Signature, now=
     signed.signed_sha256 = convention.sha256
     signed.signed_ip = signature.ip or None
     signed.signed_user_agent = signature.user_agent[:400]
-    content = documents.signed_convention_pdf(signed)
+    try:
+        content = documents.signed_convention_pdf(signed)
+    except SealError as error:
+        # Before any write: the editor signs again once the service answers.
+        raise ValidationError(
+            "Le cachet du portail n’a pas pu être apposé sur la convention signée : le "
+            "service d’horodatage ne répond pas. Rien n’a été signé ; réessayez dans "
+            "quelques minutes."
+        ) from error
     seance = seance_next(now=now)
 
     def check(locked: Candidature) -> None:
@@ -205,6 +222,7 @@ def convention_sign(*, convention: Convention, actor, signature: Signature, now=
             actor=actor,
         )
         signed.save()
+        journal_signature(signed)
         _inscribe(locked, seance=seance, signed_at=now)
         notify_company(
             locked,
@@ -260,14 +278,79 @@ def _seance_days(today: date, weeks: int) -> list[date]:
 
 
 def seances_plan(*, now: datetime) -> int:
-    """Create the séances of the coming weeks that do not exist yet (a sweeper)."""
+    """Create the séances of the coming weeks that do not exist yet (a sweeper): one
+    query when they all do."""
+    days = _seance_days(paris_date(now), settings.COLLEGE_WEEKS_AHEAD)
+    existing = set(Seance.objects.filter(date__in=days).values_list("date", flat=True))
     created = 0
-    for day in _seance_days(paris_date(now), settings.COLLEGE_WEEKS_AHEAD):
-        _seance, was_created = Seance.objects.get_or_create(
-            date=day, defaults={"starts_at": _seance_start(day)}
-        )
-        created += was_created
+    for day in days:
+        if day not in existing:
+            _seance, was_created = Seance.objects.get_or_create(
+                date=day, defaults={"starts_at": _seance_start(day)}
+            )
+            created += was_created
     return created
+
+
+def seances_sweep(*, now: datetime) -> int:
+    """A séance whose day ended without it being opened was not held: its agenda goes to
+    the next séance, each item saying why (a sweeper; idempotent)."""
+    handled = 0
+    for seance in Seance.objects.filter(status=SeanceStatus.PLANIFIEE, date__lt=paris_date(now)):
+        following = seance_next(now=max(now, seance.starts_at))
+        with transaction.atomic():
+            locked = _lock_seance(seance)
+            if locked.status != SeanceStatus.PLANIFIEE:
+                continue  # opened or swept meanwhile
+            locked.not_held()
+            locked.save()
+            reason = f"Séance du {locked.date:%d/%m/%Y} non tenue (jamais ouverte)."
+            for inscription in locked.inscriptions.select_related("candidature"):
+                _pass_on(inscription, following=following, reason=reason)
+        handled += 1
+    return handled
+
+
+def seance_opening_problem(seance: Seance, now: datetime) -> str:
+    """Why the séance cannot be opened now; empty when it can. A séance opens on its
+    day (Paris), from its start time: not hours before the collège meets."""
+    if seance.status != SeanceStatus.PLANIFIEE:
+        return "Cette séance n’est plus à ouvrir : rechargez la page."
+    if paris_date(now) > seance.date:
+        return (
+            f"La séance du {_seance_day(seance)} n’a pas été ouverte le jour prévu : son ordre "
+            "du jour passe à la séance suivante."
+        )
+    if now < seance.starts_at:
+        return f"La séance s’ouvre le jour prévu, à partir du {_seance_day(seance)}."
+    return ""
+
+
+def quorum() -> int:
+    """Members present without a conflict of interest a decision needs."""
+    return settings.COLLEGE_QUORUM
+
+
+def deciders(inscription: Inscription) -> int:
+    """The members present at the séance without a conflict on this candidature: those
+    who count for its quorum."""
+    return (
+        SeanceMembre.objects.filter(seance_id=inscription.seance_id, present=True)
+        .exclude(user__in=ConflitInteret.objects.filter(inscription=inscription).values("user"))
+        .count()
+    )
+
+
+def _quorum_shortfall(count: int) -> str:
+    members = {0: "aucun membre présent", 1: "1 membre présent"}.get(
+        count, f"{count} membres présents"
+    )
+    return f"{members} sans conflit d’intérêts sur cette candidature, il en faut {quorum()}"
+
+
+def quorum_missing(count: int) -> str:
+    """Why a decision cannot be taken with `count` members who count; empty if it can."""
+    return "" if count >= quorum() else f"Quorum non atteint : {_quorum_shortfall(count)}."
 
 
 def seance_next(*, now: datetime) -> Seance:
@@ -280,12 +363,44 @@ def seance_next(*, now: datetime) -> Seance:
     return seance
 
 
-def _inscribe(candidature: Candidature, *, seance: Seance, signed_at, carried_over=False):
+def _inscribe(
+    candidature: Candidature, *, seance: Seance, signed_at, carried_over=False, reason: str = ""
+):
     return Inscription.objects.get_or_create(
         seance=seance,
         candidature=candidature,
-        defaults={"signed_at": signed_at, "carried_over": carried_over},
+        defaults={
+            "signed_at": signed_at,
+            "carried_over": carried_over,
+            "carried_over_reason": reason,
+        },
     )[0]
+
+
+def _carry_over(inscription: Inscription, *, following: Seance, actor, now, reason: str) -> None:
+    """Not decided at this séance: the candidature goes on the next one, and both
+    agenda items say why."""
+    _apply(
+        candidature=inscription.candidature,
+        name="carry_over",
+        actor=actor,
+        now=now,
+        reason=reason,
+    )
+    _pass_on(inscription, following=following, reason=reason)
+
+
+def _pass_on(inscription: Inscription, *, following: Seance, reason: str) -> None:
+    """The agenda item leaves its séance for the next one; both say why."""
+    inscription.deferred_reason = reason
+    inscription.save(update_fields=["deferred_reason"])
+    _inscribe(
+        inscription.candidature,
+        seance=following,
+        signed_at=inscription.signed_at,
+        carried_over=True,
+        reason=reason,
+    )
 
 
 def _lock_seance(seance: Seance) -> Seance:
@@ -303,10 +418,8 @@ def seance_open(*, seance: Seance, actor, present_ids, now=None) -> Seance:
         raise ValidationError({"present": "Cochez au moins un membre présent."})
     with transaction.atomic():
         locked = _lock_seance(seance)
-        if locked.status != SeanceStatus.PLANIFIEE:
-            raise ValidationError("Cette séance n’est plus à ouvrir : rechargez la page.")
-        if paris_date(now) < locked.date:
-            raise ValidationError(f"La séance s’ouvre le jour prévu, le {_seance_day(locked)}.")
+        if problem := seance_opening_problem(locked, now):
+            raise ValidationError(problem)
         locked.open()
         locked.opened_at = now
         locked.opened_by = actor
@@ -349,7 +462,7 @@ def conflict_declare(*, inscription: Inscription, actor, note: str = "", now=Non
     _require(is_college_member(actor), "Seuls les membres du collège déclarent un conflit.")
     with transaction.atomic():
         seance = _lock_seance(inscription.seance)
-        if seance.status == SeanceStatus.CLOSE:
+        if seance.status not in {SeanceStatus.PLANIFIEE, SeanceStatus.OUVERTE}:
             raise ValidationError("La séance est close : elle ne change plus.")
         decision = Decision.objects.filter(inscription=inscription).first()
         if decision is not None and decision.recorded_by_id == actor.pk:
@@ -398,6 +511,10 @@ def decision_record(
         )
     if kind != DecisionKind.SANS_RESERVE and kind in DecisionKind.values and not reserves:
         errors.setdefault("reserves", []).append("Écrivez au moins une réserve.")
+    if kind == DecisionKind.SANS_RESERVE and not (cnda := cnda_state(candidature)).obtained:
+        errors.setdefault("kind", []).append(
+            f"Référencement sans réserve impossible. {cnda.refusal}"
+        )
     known = dict(
         Exigence.objects.filter(rem_version=candidature.rem_version).values_list("identifier", "pk")
     )
@@ -429,6 +546,11 @@ def decision_record(
                 "Vous avez déclaré un conflit d’intérêts sur cette candidature : un autre membre "
                 "enregistre sa décision."
             )
+        if missing := quorum_missing(deciders(inscription)):
+            raise ValidationError(
+                f"{missing} La décision ne peut pas être prise ; sans quorum à la clôture, la "
+                "candidature passe à la séance suivante."
+            )
         decision, _created = Decision.objects.update_or_create(
             inscription=inscription,
             defaults={"kind": kind, "text": text.strip(), "recorded_by": actor, "recorded_at": now},
@@ -439,13 +561,16 @@ def decision_record(
                 decision=decision, position=position, text=reserve_text
             )
             reserve.exigences.set(exigence_ids)
+        journal_decision(decision)
     return decision
 
 
 def seance_close(*, seance: Seance, actor, now=None) -> Seance:
     """Close the séance: its decisions become final and are notified, their clocks start,
-    the referenced get their attestation; the candidatures not examined go on the next
-    séance. The minutes are rendered after the commit. Nothing of it changes afterwards."""
+    the referenced get their attestation; the candidatures not decided (not examined, no
+    quorum, CNDA homologations not obtained for « sans réserve ») go on the next séance
+    with the reason. The minutes are rendered after the commit. Nothing of it changes
+    afterwards."""
     from college import tasks
 
     now = now or timezone.now()
@@ -456,24 +581,11 @@ def seance_close(*, seance: Seance, actor, now=None) -> Seance:
         locked = _lock_seance(seance)
         if locked.status != SeanceStatus.OUVERTE:
             raise ValidationError("Seule une séance ouverte se clôt.")
-        if not locked.membres.filter(present=True).exists():
-            raise ValidationError("Aucun membre présent : la séance ne peut pas être close.")
         for inscription in locked.inscriptions.select_related("candidature__editeur"):
             decision = Decision.objects.filter(inscription=inscription).first()
-            if decision is None:
-                _apply(
-                    candidature=inscription.candidature,
-                    name="carry_over",
-                    actor=actor,
-                    now=now,
-                    reason=f"Non examinée en séance du {locked.date:%d/%m/%Y}",
-                )
-                _inscribe(
-                    inscription.candidature,
-                    seance=following,
-                    signed_at=inscription.signed_at,
-                    carried_over=True,
-                )
+            reason = _carry_over_reason_now(inscription, decision, locked)
+            if reason:
+                _carry_over(inscription, following=following, actor=actor, now=now, reason=reason)
                 continue
             attestation = _decision_notify(decision, actor=actor, now=now)
             if attestation is not None:
@@ -486,6 +598,37 @@ def seance_close(*, seance: Seance, actor, now=None) -> Seance:
         for pk in attestations:
             transaction.on_commit(lambda pk=pk: tasks.attestation_render.delay(pk), robust=True)
     return locked
+
+
+def carry_over_reason(
+    *, seance: Seance, deciders: int, decision: Decision | None, cnda: CndaState | None
+) -> str:
+    """Why an agenda item leaves the séance without a decision applied; empty when its
+    decision stands. `deciders`: members present without a conflict on it; `cnda`: its
+    CNDA homologations (needed for a decision « sans réserve »)."""
+    day = f"{seance.date:%d/%m/%Y}"
+    if deciders < quorum():
+        return (
+            f"Quorum non atteint en séance du {day} : {_quorum_shortfall(deciders)} ; aucune "
+            "décision ne pouvait être prise."
+        )
+    if decision is None:
+        return f"Non examinée en séance du {day}."
+    if decision.kind == DecisionKind.SANS_RESERVE and cnda is not None and not cnda.obtained:
+        return f"Référencement sans réserve non prononcé en séance du {day}. {cnda.refusal}"
+    return ""
+
+
+def _carry_over_reason_now(inscription: Inscription, decision: Decision | None, seance) -> str:
+    """carry_over_reason from the database, at the closing: presence, conflicts and
+    homologations may have changed since the decision was recorded."""
+    sans_reserve = decision is not None and decision.kind == DecisionKind.SANS_RESERVE
+    return carry_over_reason(
+        seance=seance,
+        deciders=deciders(inscription),
+        decision=decision,
+        cnda=cnda_state(inscription.candidature) if sans_reserve else None,
+    )
 
 
 def _decision_notify(decision: Decision, *, actor, now) -> Attestation | None:
@@ -504,20 +647,9 @@ def _decision_notify(decision: Decision, *, actor, now) -> Attestation | None:
     )
     decision.notified_at = now
     if decision.kind == DecisionKind.SANS_RESERVE:
-        holder: list[Attestation] = []
-        _apply(
-            candidature=candidature,
-            name="grant_referencing",
-            actor=actor,
-            now=now,
-            reason=decision.text,
-            after=_closing(
-                now,
-                decision.text,
-                lambda locked: holder.append(_attestation_grant(locked, now=now)),
-            ),
+        attestation = _grant(
+            candidature, actor=actor, now=now, reason=decision.text, closed_reason=decision.text
         )
-        attestation = holder[0]
         title = f"Logiciel référencé — {candidature.nom_commercial}"
         body = (
             f"Le collège a attribué le référencement sans réserve.\n\n{decision.text}\n\n"
@@ -533,7 +665,7 @@ def _decision_notify(decision: Decision, *, actor, now) -> Attestation | None:
         body = (
             f"Le collège n’a pas attribué le référencement en l’état : des réserves non "
             f"bloquantes sont à lever.\n\n{decision.text}\n\nRéserves :\n{listed}\n\n"
-            f"Répondez à chaque réserve dans le portail au plus tard le "
+            f"Répondez à chaque réserve dans le portail "
             f"{due_display(decision.reserves_due_at)} ; sans levée dans ce délai, le "
             "référencement est refusé."
         )
@@ -553,11 +685,19 @@ def _decision_notify(decision: Decision, *, actor, now) -> Attestation | None:
             "déposez une nouvelle candidature."
         )
     decision.save(update_fields=["notified_at", "reserves_due_at"])
+    webhook_decision(decision)
     notify_company(candidature, title=title, body=body)
     return attestation
 
 
 # Réserves non bloquantes
+#
+# Every write below locks the candidature's row first, then reads the réserves: two
+# people answering or lifting the last two réserves at once are served one after the
+# other, and the second sees what the first did (PostgreSQL READ COMMITTED: a statement
+# run after the lock is granted sees the first transaction's commit).
+
+LEVEE_STATES = {S.RESERVES_NON_BLOQUANTES, S.LEVEE_SOUMISE}
 
 
 def _reserves_open(candidature: Candidature, now: datetime) -> Decision:
@@ -569,6 +709,17 @@ def _reserves_open(candidature: Candidature, now: datetime) -> Decision:
     if decision is None or decision.kind != DecisionKind.RESERVES_NON_BLOQUANTES:
         raise ValidationError("Cette candidature n’a pas de réserves non bloquantes à lever.")
     return decision
+
+
+def _lock_candidature(candidature: Candidature) -> Candidature:
+    """The candidature's row, locked until the end of the transaction; its state read
+    after the lock."""
+    locked = Candidature.objects.select_for_update(of=("self",)).get(pk=candidature.pk)
+    if locked.state not in LEVEE_STATES:
+        raise ValidationError(
+            "Les réserves de cette candidature ne sont plus en cours de levée : rechargez la page."
+        )
+    return locked
 
 
 def reserve_answer(*, reserve: Reserve, actor, comment: str, uploads, now=None) -> ReserveReponse:
@@ -590,15 +741,18 @@ def reserve_answer(*, reserve: Reserve, actor, comment: str, uploads, now=None) 
         raise ValidationError(errors)
     if now >= decision.reserves_due_at:
         raise ValidationError(
-            f"Le délai de levée des réserves a expiré le {due_display(decision.reserves_due_at)}."
+            "Le délai de levée des réserves a expiré (il courait "
+            f"{due_display(decision.reserves_due_at)})."
         )
     if reserve.status != ReserveStatus.A_LEVER:
         raise ValidationError("Cette réserve a déjà sa réponse : attendez l’avis de l’ANS.")
-    fichiers = [
-        fichier_receive(upload=upload, rule=FREE_RULE, editeur=candidature.editeur, actor=actor)
-        for upload in uploads
-    ]
-    with transaction.atomic():
+    with receiving_files(), transaction.atomic():
+        fichiers = [
+            fichier_receive(upload=upload, rule=FREE_RULE, editeur=candidature.editeur, actor=actor)
+            for upload in uploads
+        ]
+        # Locked once the files are stored: a long upload does not hold the row.
+        locked_candidature = _lock_candidature(candidature)
         locked = Reserve.objects.select_for_update().get(pk=reserve.pk)
         if locked.status != ReserveStatus.A_LEVER:
             raise ValidationError("Cette réserve a déjà sa réponse : attendez l’avis de l’ANS.")
@@ -608,7 +762,10 @@ def reserve_answer(*, reserve: Reserve, actor, comment: str, uploads, now=None) 
         reponse.fichiers.set(fichiers)
         locked.status = ReserveStatus.REPONSE_SOUMISE
         locked.save(update_fields=["status"])
-        if not decision.reserves.filter(status=ReserveStatus.A_LEVER).exists():
+        if (
+            locked_candidature.state == S.RESERVES_NON_BLOQUANTES
+            and not decision.reserves.filter(status=ReserveStatus.A_LEVER).exists()
+        ):
             _apply(candidature=candidature, name="submit_levee", actor=actor, now=now)
             instructeur = candidature.instructeur
             if instructeur is not None:
@@ -621,14 +778,38 @@ def reserve_answer(*, reserve: Reserve, actor, comment: str, uploads, now=None) 
     return reponse
 
 
+def _levee_grant(candidature: Candidature, *, actor, now: datetime, reason: str) -> Attestation:
+    """Every réserve lifted: referenced, numbered, the company told, the PDF rendered
+    after the commit. The caller holds the candidature's lock and has checked the CNDA
+    homologations."""
+    from college import tasks
+
+    attestation = _grant(
+        candidature,
+        actor=actor,
+        now=now,
+        reason=reason,
+        closed_reason="Réserves non bloquantes levées",
+    )
+    notify_company(
+        candidature,
+        title=f"Réserves levées : logiciel référencé — {candidature.nom_commercial}",
+        body="L’ANS a levé toutes les réserves. Numéro de référencement : "
+        f"{attestation.numero}. L’attestation est téléchargeable sur la page de la "
+        "candidature.",
+    )
+    transaction.on_commit(lambda: tasks.attestation_render.delay(attestation.pk), robust=True)
+    return attestation
+
+
 def reserve_lift(*, reserve: Reserve, actor, now=None) -> Reserve:
     """The instructor lifts an answered réserve; the last one lifted references."""
     now = now or timezone.now()
     _require(runs_procedure(actor), "Seuls les instructeurs de l’ANS lèvent les réserves.")
     candidature = reserve.decision.inscription.candidature
     _reserves_open(candidature, now)
-    attestation: list[Attestation] = []
     with transaction.atomic():
+        _lock_candidature(candidature)
         locked = Reserve.objects.select_for_update().get(pk=reserve.pk)
         if locked.status != ReserveStatus.REPONSE_SOUMISE:
             raise ValidationError("Seule une réserve qui a sa réponse se lève.")
@@ -637,30 +818,14 @@ def reserve_lift(*, reserve: Reserve, actor, now=None) -> Reserve:
         locked.lifted_by = actor
         locked.save(update_fields=["status", "lifted_at", "lifted_by"])
         remaining = reserve.decision.reserves.exclude(status=ReserveStatus.LEVEE).exists()
+        if not remaining and not (cnda := cnda_state(candidature)).obtained:
+            raise ValidationError(
+                f"Dernière réserve : la lever référencerait le logiciel. {cnda.refusal} La "
+                "réserve reste à lever jusqu’à ce que l’éditeur ait déposé la preuve et "
+                "déclaré les homologations certifiées."
+            )
         if not remaining:
-            _apply(
-                candidature=candidature,
-                name="grant_referencing",
-                actor=actor,
-                now=now,
-                reason="Réserves non bloquantes levées",
-                after=_closing(
-                    now,
-                    "Réserves non bloquantes levées",
-                    lambda locked_c: attestation.append(_attestation_grant(locked_c, now=now)),
-                ),
-            )
-            notify_company(
-                candidature,
-                title=f"Réserves levées : logiciel référencé — {candidature.nom_commercial}",
-                body="L’ANS a levé toutes les réserves. Numéro de référencement : "
-                f"{attestation[0].numero}. L’attestation est téléchargeable sur la page de la "
-                "candidature.",
-            )
-            from college import tasks
-
-            pk = attestation[0].pk
-            transaction.on_commit(lambda: tasks.attestation_render.delay(pk), robust=True)
+            _levee_grant(candidature, actor=actor, now=now, reason="Réserves non bloquantes levées")
     return locked
 
 
@@ -677,6 +842,7 @@ def reserve_return(*, reserve: Reserve, actor, comment: str, now=None) -> Reserv
             "Le délai de levée est expiré : levez la réserve ou refusez la levée."
         )
     with transaction.atomic():
+        locked_candidature = _lock_candidature(candidature)
         locked = Reserve.objects.select_for_update().get(pk=reserve.pk)
         if locked.status != ReserveStatus.REPONSE_SOUMISE:
             raise ValidationError("Seule une réserve qui a sa réponse se renvoie.")
@@ -687,15 +853,12 @@ def reserve_return(*, reserve: Reserve, actor, comment: str, now=None) -> Reserv
         reponse.save(update_fields=["returned_at", "returned_by", "return_comment"])
         locked.status = ReserveStatus.A_LEVER
         locked.save(update_fields=["status"])
-        if (
-            candidature.state == S.LEVEE_SOUMISE
-            or Candidature.objects.filter(pk=candidature.pk, state=S.LEVEE_SOUMISE).exists()
-        ):
+        if locked_candidature.state == S.LEVEE_SOUMISE:
             _apply(candidature=candidature, name="reopen_reserves", actor=actor, now=now)
         notify_company(
             candidature,
             title=f"Réserve {locked.position} : réponse à compléter — {candidature.nom_commercial}",
-            body=f"{comment.strip()}\n\nRépondez de nouveau avant le "
+            body=f"{comment.strip()}\n\nRépondez de nouveau "
             f"{due_display(decision.reserves_due_at)}.",
         )
     return locked
@@ -713,33 +876,47 @@ def levee_refuse(*, candidature: Candidature, actor, reason: str, now=None) -> C
         raise ValidationError(
             "Le délai de levée court encore : renvoyez les réponses insuffisantes à l’éditeur."
         )
-    locked = _apply(
-        candidature=candidature,
-        name="refuse",
-        actor=actor,
-        now=now,
-        reason=reason.strip(),
-        after=_closing(now, f"Réserves non levées : {reason.strip()}"),
-    )
-    notify_company(
-        locked,
-        title=f"Référencement refusé — {locked.nom_commercial}",
-        body=f"Les réserves n’ont pas été levées : {reason.strip()}",
-    )
+    with transaction.atomic():
+        _lock_candidature(candidature)
+        locked = _apply(
+            candidature=candidature,
+            name="refuse",
+            actor=actor,
+            now=now,
+            reason=reason.strip(),
+            after=_closing(now, f"Réserves non levées : {reason.strip()}"),
+        )
+        notify_company(
+            locked,
+            title=f"Référencement refusé — {locked.nom_commercial}",
+            body=f"Les réserves n’ont pas été levées : {reason.strip()}",
+        )
     return locked
 
 
 def reserves_sweep(*, now: datetime) -> int:
     """Réserves non bloquantes: reminders at half-time and one week before the deadline;
-    refusal when the deadline passes with réserves still to answer. Idempotent."""
+    refusal when the deadline passes with réserves still to answer. A lifting submitted
+    (every réserve answered in time) is never refused by the clock: the instructor is
+    told once the deadline has passed; and one whose réserves are all lifted is
+    referenced (repairs what a lost race left behind). Idempotent."""
     handled = 0
-    decisions = Decision.objects.filter(
-        kind=DecisionKind.RESERVES_NON_BLOQUANTES,
-        notified_at__isnull=False,
-        inscription__candidature__state=S.RESERVES_NON_BLOQUANTES,
-    ).select_related("inscription__candidature__editeur", "inscription__candidature__campagne")
+    decisions = (
+        Decision.objects.filter(
+            kind=DecisionKind.RESERVES_NON_BLOQUANTES, notified_at__isnull=False
+        )
+        .filter(_reserves_due(now))
+        .select_related(
+            "inscription__candidature__editeur",
+            "inscription__candidature__campagne",
+            "inscription__candidature__instructeur",
+        )
+    )
     for decision in decisions:
         candidature = decision.inscription.candidature
+        if candidature.state == S.LEVEE_SOUMISE:
+            handled += _levee_soumise_sweep(decision, now=now)
+            continue
         due = decision.reserves_due_at
         if now >= due:
             try:
@@ -758,8 +935,8 @@ def reserves_sweep(*, now: datetime) -> int:
             notify_company(
                 candidature,
                 title=f"Référencement refusé — {candidature.nom_commercial}",
-                body=f"Les réserves non bloquantes n’ont pas reçu de réponse avant le "
-                f"{due_display(due)} : le référencement est refusé (DSR §4.6).",
+                body="Les réserves non bloquantes n’ont pas reçu de réponse dans le délai, qui "
+                f"courait {due_display(due)} : le référencement est refusé (DSR §4.6).",
             )
             handled += 1
             continue
@@ -777,12 +954,87 @@ def reserves_sweep(*, now: datetime) -> int:
         if Decision.objects.filter(pk=decision.pk, **{field: None}).update(**{field: now}):
             notify_company(
                 candidature,
-                title=f"Réserves à lever avant le {due_display(due)} — {candidature.nom_commercial}",
-                body="Des réserves non bloquantes attendent encore votre réponse. Sans levée "
-                f"avant le {due_display(due)}, le référencement est refusé.",
+                title=f"Réserves à lever {due_display(due)} — {candidature.nom_commercial}",
+                body="Des réserves non bloquantes attendent encore votre réponse, "
+                f"{due_display(due)} : sans levée dans ce délai, le référencement est refusé.",
             )
             handled += 1
     return handled
+
+
+def _reserves_due(now: datetime) -> Q:
+    """The decisions under réserves with something for the sweep at `now`; the exact
+    instants are checked again row by row. Waiting for the company: the deadline or the
+    week before it reached, or half of the four weeks gone (halfway from the
+    notification comes 14 days after it at the earliest). Lifting submitted: every
+    réserve lifted, one sent back, or the deadline passed without the instructor told."""
+    state = "inscription__candidature__state"
+    waiting = Q(**{state: S.RESERVES_NON_BLOQUANTES}) & (
+        Q(reserves_due_at__lte=now + timedelta(days=7), reminder_week_sent_at__isnull=True)
+        | Q(reserves_due_at__lte=now)
+        | Q(
+            reminder_half_sent_at__isnull=True,
+            reminder_week_sent_at__isnull=True,
+            notified_at__lte=now - timedelta(days=RESERVES_DAYS // 2),
+        )
+    )
+    reserves = Reserve.objects.filter(decision=OuterRef("pk"))
+    submitted = Q(**{state: S.LEVEE_SOUMISE}) & (
+        ~Exists(reserves.exclude(status=ReserveStatus.LEVEE))
+        | Exists(reserves.filter(status=ReserveStatus.A_LEVER))
+        | Q(reserves_due_at__lte=now, levee_overdue_notified_at__isnull=True)
+    )
+    return waiting | submitted
+
+
+def _levee_soumise_sweep(decision: Decision, *, now: datetime) -> int:
+    """A submitted lifting: every réserve lifted → referenced (once its CNDA homologations
+    are obtained); a réserve sent back meanwhile → open again to the company; past the
+    deadline with answers still to review → the instructor told once."""
+    candidature = decision.inscription.candidature
+    with transaction.atomic():
+        try:
+            _lock_candidature(candidature)
+        except ValidationError:
+            return 0  # moved meanwhile
+        statuses = set(decision.reserves.values_list("status", flat=True))
+        if statuses == {ReserveStatus.LEVEE}:
+            if not cnda_state(candidature).obtained:
+                return 0  # referenced by a later sweep, once the homologations are obtained
+            last = decision.reserves.order_by("-lifted_at", "-pk").first()
+            _levee_grant(
+                candidature,
+                actor=last.lifted_by,
+                now=now,
+                reason="Réserves non bloquantes levées (toutes l’étaient : référencement "
+                "attribué par le balayage)",
+            )
+            return 1
+        if ReserveStatus.A_LEVER in statuses:
+            _apply(
+                candidature=candidature,
+                name="reopen_reserves",
+                actor=None,
+                now=now,
+                reason="Une réserve attend de nouveau la réponse de l’éditeur",
+            )
+            return 1
+    if now < decision.reserves_due_at or decision.levee_overdue_notified_at is not None:
+        return 0
+    if not Decision.objects.filter(pk=decision.pk, levee_overdue_notified_at=None).update(
+        levee_overdue_notified_at=now
+    ):
+        return 0
+    if candidature.instructeur is not None:
+        notification_send(
+            recipients=[candidature.instructeur],
+            title=f"Levée des réserves à instruire — {candidature.reference}",
+            body=f"Le délai de levée courait {due_display(decision.reserves_due_at)} ; "
+            "l’éditeur avait répondu à chaque réserve à temps. Levez chaque réserve dont la "
+            "réponse prouve la correction, ou refusez la levée.",
+            url=candidature_url(candidature),
+        )
+    return 1
 
 
 # Attestation
@@ -809,6 +1061,22 @@ def numero_allocate(*, dsr_code: str, year: int) -> str:
         sequence.last += 1
         sequence.save(update_fields=["last"])
     return f"{prefix}-{sequence.last:05d}"
+
+
+def _grant(candidature: Candidature, *, actor, now: datetime, reason: str, closed_reason: str):
+    """Referenced: the candidature closed, its attestation and number given."""
+    holder: list[Attestation] = []
+    _apply(
+        candidature=candidature,
+        name="grant_referencing",
+        actor=actor,
+        now=now,
+        reason=reason,
+        after=_closing(
+            now, closed_reason, lambda locked: holder.append(_attestation_grant(locked, now=now))
+        ),
+    )
+    return holder[0]
 
 
 def _attestation_grant(candidature: Candidature, *, now: datetime) -> Attestation:
@@ -847,6 +1115,8 @@ def attestation_render(*, attestation_id: int) -> Attestation:
         )
         locked.sha256 = locked.fichier.sha256
         locked.save(update_fields=["fichier", "sha256"])
+        journal_attestation_document(locked)
+        webhook_attestation(locked)
     return locked
 
 

@@ -14,6 +14,9 @@ registre_referencees_patterns = [
 verifier_patterns = (
     [
         path("", views_public.lookup, name="lookup"),
+        path("certificat/", views_public.certificat, name="certificat"),
+        path("certificat/cachet.pem", views_public.certificat_cachet, name="certificat_cachet"),
+        path("certificat/ac.pem", views_public.certificat_racines, name="certificat_racines"),
         path("<str:numero>/", views_public.attestation, name="attestation"),
     ],
     "verifier",

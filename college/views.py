@@ -15,7 +15,7 @@ from candidatures.permissions import candidatures_visible_to
 from candidatures.views.candidature import candidature_detail_render, editor_ready
 from college import phase3
 from college import services as college_services
-from college.enums import SeanceStatus
+from college.enums import DecisionKind, SeanceStatus
 from college.forms import (
     ConflictForm,
     DecisionForm,
@@ -27,8 +27,16 @@ from college.forms import (
     SignForm,
 )
 from college.models import ConflitInteret, Decision, Inscription, Reserve, Seance
+from preuves.cnda import cnda_state, cnda_states
+from preuves.depot import FREE_RULE
+from preuves.instruction import instruction_sollicitations
+from preuves.selectors import instruction_findings
+from preuves.uploads import bounded_upload
 from segur_portal.enums import Role
+from segur_portal.exports import EXPORT_FORMATS, export_response
+from segur_portal.listing import page_of, sort_from, text_param
 from segur_portal.models import User
+from segur_portal.security import client_ip
 
 
 def _require_agency(user) -> None:
@@ -52,6 +60,11 @@ def _members():
 # Séances
 
 
+PAST_PAGE_SIZE = 20
+PAST_SORTS = {"date": ["date"], "ordre": ["agenda", "date"], "decisions": ["decided", "date"]}
+SEANCES_EXPORT_HEADER = ["Date", "Statut", "Candidatures à l’ordre du jour", "Décisions"]
+
+
 @require_GET
 def seance_list(request):
     _require_agency(request.user)
@@ -60,13 +73,38 @@ def seance_list(request):
         agenda=Count("inscriptions", distinct=True),
         decided=Count("inscriptions__decision", distinct=True),
     )
+    year = text_param(request.GET, "annee")
+    past = seances.filter(status=SeanceStatus.CLOSE)
+    if year.isdigit():
+        past = past.filter(date__year=int(year))
+    sort = sort_from(request.GET, PAST_SORTS, "-date")
+    past = past.order_by(*sort.ordering)
+    export = request.GET.get("export")
+    if export in EXPORT_FORMATS:
+        return export_response(
+            export,
+            header=SEANCES_EXPORT_HEADER,
+            rows=(
+                [seance.date, seance.get_status_display(), seance.agenda, seance.decided]
+                for seance in past.iterator(chunk_size=500)
+            ),
+            filename=f"seances-closes{'-' + year if year.isdigit() else ''}",
+        )
     return render(
         request,
         "college/seance_list.html",
         {
             "title": "Séances du collège",
             "upcoming": seances.exclude(status=SeanceStatus.CLOSE).order_by("date"),
-            "past": seances.filter(status=SeanceStatus.CLOSE).order_by("-date")[:52],
+            "page_obj": page_of(request.GET, past, per_page=PAST_PAGE_SIZE),
+            "sort": sort,
+            "year": year,
+            "years": [
+                day.year
+                for day in Seance.objects.filter(status=SeanceStatus.CLOSE).dates(
+                    "date", "year", order="DESC"
+                )
+            ],
         },
     )
 
@@ -76,17 +114,27 @@ def _prefixes(inscription_pk: int) -> tuple[str, str]:
     return f"decision-{inscription_pk}", f"reserves-{inscription_pk}"
 
 
-def _decision_forms(inscription_pk: int, decision: Decision | None):
+def _sans_reserve_refusal(cnda) -> str:
+    return "" if cnda.obtained else cnda.refusal
+
+
+def _decision_forms(inscription_pk: int, decision: Decision | None, cnda):
     decision_prefix, reserves_prefix = _prefixes(inscription_pk)
+    refusal = _sans_reserve_refusal(cnda)
     if decision is None:
-        return DecisionForm(prefix=decision_prefix), ReserveFormSet(prefix=reserves_prefix)
+        return (
+            DecisionForm(prefix=decision_prefix, sans_reserve_refusal=refusal),
+            ReserveFormSet(prefix=reserves_prefix),
+        )
     reserves = [
         {"text": r.text, "exigences": ", ".join(e.identifier for e in r.exigences.all())}
         for r in decision.reserves.all()
     ]
     return (
         DecisionForm(
-            prefix=decision_prefix, initial={"kind": decision.kind, "text": decision.text}
+            prefix=decision_prefix,
+            initial={"kind": decision.kind, "text": decision.text},
+            sans_reserve_refusal=refusal,
         ),
         ReserveFormSet(prefix=reserves_prefix, initial=reserves),
     )
@@ -102,6 +150,11 @@ def _render_seance(request, seance: Seance, *, status=200, bound=None, open_form
         .prefetch_related(
             "candidature__profils",
             Prefetch("conflits", queryset=ConflitInteret.objects.select_related("user")),
+            Prefetch(
+                "candidature__sollicitations",
+                queryset=instruction_sollicitations(),
+                to_attr="instruction_sollicitations",
+            ),
         )
         .order_by("signed_at", "pk")
     )
@@ -113,17 +166,41 @@ def _render_seance(request, seance: Seance, *, status=200, bound=None, open_form
     }
     attendance = list(seance.membres.select_related("user").order_by("user__last_name", "pk"))
     present = any(m.user_id == user.pk and m.present for m in attendance)
+    present_ids = {m.user_id for m in attendance if m.present}
+    cnda = cnda_states((inscription.candidature for inscription in inscriptions), just_read=True)
+    # What the instruction found, so that a member decides from the page.
+    findings = instruction_findings(inscription.candidature for inscription in inscriptions)
+    is_open = seance.status == SeanceStatus.OUVERTE
     for inscription in inscriptions:
         inscription.recorded = decisions.get(inscription.pk)
+        inscription.cnda = cnda[inscription.candidature_id]
+        inscription.findings = findings[inscription.candidature_id]
         inscription.conflicted = any(c.user_id == user.pk for c in inscription.conflits.all())
+        # Who counts for its quorum: present, without a conflict on it.
+        inscription.deciders = len(present_ids - {c.user_id for c in inscription.conflits.all()})
+        inscription.quorum_missing = (
+            college_services.quorum_missing(inscription.deciders) if is_open else ""
+        )
+        # What the closing would do with it: shown beside it and in the confirmation.
+        inscription.carry_over = (
+            college_services.carry_over_reason(
+                seance=seance,
+                deciders=inscription.deciders,
+                decision=inscription.recorded,
+                cnda=inscription.cnda,
+            )
+            if is_open
+            else ""
+        )
         inscription.can_decide = (
-            seance.status == SeanceStatus.OUVERTE
+            is_open
             and user.role == Role.COLLEGE
             and present
             and not inscription.conflicted
+            and not inscription.quorum_missing
         )
         inscription.can_declare = (
-            seance.status != SeanceStatus.CLOSE
+            seance.status in {SeanceStatus.PLANIFIEE, SeanceStatus.OUVERTE}
             and user.role == Role.COLLEGE
             and not inscription.conflicted
             and not (inscription.recorded and inscription.recorded.recorded_by_id == user.pk)
@@ -133,9 +210,8 @@ def _render_seance(request, seance: Seance, *, status=200, bound=None, open_form
                 inscription.decision_form, inscription.reserve_formset = bound[1]
             else:
                 inscription.decision_form, inscription.reserve_formset = _decision_forms(
-                    inscription.pk, inscription.recorded
+                    inscription.pk, inscription.recorded, inscription.cnda
                 )
-    members = _members()
     return render(
         request,
         "college/seance_detail.html",
@@ -146,18 +222,46 @@ def _render_seance(request, seance: Seance, *, status=200, bound=None, open_form
             "attendance": attendance,
             "present": present,
             "runs_seances": college_services.runs_seances(user),
+            # Only a séance still planned is opened, with its list of members.
             "open_form": open_form
-            or OpenSeanceForm(members=members, initial={"present": [str(user.pk)]}),
-            "undecided": [i for i in inscriptions if i.recorded is None],
-            "opens_today": timezone.localdate() >= seance.date,
+            or (
+                OpenSeanceForm(members=_members(), initial={"present": [str(user.pk)]})
+                if seance.status == SeanceStatus.PLANIFIEE
+                else None
+            ),
+            "carried": [i for i in inscriptions if i.carry_over],
+            "close_title": f"Clore la séance du {seance.date:%d/%m/%Y} ?",
+            "close_items": [_closing_item(inscription) for inscription in inscriptions]
+            if is_open
+            else [],
+            "opening_problem": college_services.seance_opening_problem(seance, timezone.now()),
+            "quorum": college_services.quorum(),
         },
         status=status,
     )
 
 
+def _closing_item(inscription: Inscription) -> str:
+    """What the closing makes final for one agenda item, in words."""
+    candidature = inscription.candidature
+    name = f"{candidature.reference} — {candidature.nom_commercial} {candidature.version_technique}"
+    if inscription.carry_over:
+        return f"{name} : reportée à la séance suivante. {inscription.carry_over}"
+    decision = inscription.recorded
+    outcome = {
+        DecisionKind.SANS_RESERVE: "attestation et numéro de référencement émis",
+        DecisionKind.RESERVES_NON_BLOQUANTES: "le délai de 4 semaines de levée des réserves court",
+        DecisionKind.RESERVES_BLOQUANTES: "le référencement est refusé",
+    }[decision.kind]
+    return f"{name} : {decision.get_kind_display()} — notifiée à l’éditeur ; {outcome}."
+
+
 def _seance(request, pk: int) -> Seance:
     _require_agency(request.user)
-    return get_object_or_404(Seance, pk=pk)
+    # The minutes too: a closed séance's page links them (one query fewer).
+    return get_object_or_404(
+        Seance.objects.select_related("opened_by", "closed_by", "minutes"), pk=pk
+    )
 
 
 @require_GET
@@ -208,10 +312,16 @@ def seance_close(request, pk: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        carried = seance.inscriptions.exclude(deferred_reason="").count()
         messages.success(
             request,
             "Séance close : les décisions sont notifiées aux éditeurs ; le procès-verbal est "
-            "en préparation.",
+            "en préparation."
+            + (
+                f" {carried} candidature(s) reportée(s) à la séance suivante, avec le motif."
+                if carried
+                else ""
+            ),
         )
     return redirect("college:seance", pk)
 
@@ -247,7 +357,11 @@ def conflict_declare(request, pk: int):
 def decision_record(request, pk: int):
     inscription = _inscription(request, pk)
     decision_prefix, reserves_prefix = _prefixes(inscription.pk)
-    form = DecisionForm(request.POST, prefix=decision_prefix)
+    form = DecisionForm(
+        request.POST,
+        prefix=decision_prefix,
+        sans_reserve_refusal=_sans_reserve_refusal(cnda_state(inscription.candidature)),
+    )
     formset = ReserveFormSet(request.POST, prefix=reserves_prefix)
     if form.is_valid() and formset.is_valid():
         reserves = [
@@ -272,6 +386,9 @@ def decision_record(request, pk: int):
                 error = ValidationError(error.message_dict) if error.message_dict else None
             if error is not None:
                 _add_errors(form, error)
+            if form.has_error("kind"):
+                # The error says it all: the same words as a hint above it would repeat it.
+                form["kind"].help_text = ""
         else:
             messages.success(
                 request, f"Décision enregistrée pour {inscription.candidature.reference}."
@@ -314,7 +431,7 @@ def convention_sign(request, pk: int):
                     password=form.cleaned_data["password"],
                     consent=form.cleaned_data["consent"],
                     document_sha256=form.cleaned_data["document_sha256"],
-                    ip=request.META.get("REMOTE_ADDR"),
+                    ip=client_ip(request),
                     user_agent=request.headers.get("User-Agent", ""),
                 ),
             )
@@ -363,6 +480,10 @@ def _reserve(request, pk: int) -> Reserve:
     return reserve
 
 
+# Files one answer to a réserve may carry.
+MAX_RESERVE_FILES = 10
+
+
 def _back(reserve: Reserve):
     candidature = reserve.decision.inscription.candidature
     return redirect(f"{reverse('candidatures:detail', args=[candidature.pk])}#reserve-{reserve.pk}")
@@ -370,6 +491,7 @@ def _back(reserve: Reserve):
 
 @editor_ready
 @require_POST
+@bounded_upload(FREE_RULE.max_bytes, max_files=MAX_RESERVE_FILES)
 def reserve_answer(request, pk: int):
     reserve = _reserve(request, pk)
     form = ReserveAnswerForm(request.POST, request.FILES, prefix=f"reserve-{reserve.pk}")

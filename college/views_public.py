@@ -1,17 +1,21 @@
 """Public pages of phase 3: the registry of referenced software (page, CSV, JSON) and
-the verification of an attestation by its number, and of its PDF by its hash."""
+the verification of an attestation by its number, and of its PDF by its seal (checked
+with pyHanko, segur_portal/seal.py) and its stored hash; the seal's certificate and the
+roots it is checked against, published for anyone to check offline."""
 
 import csv
+import hashlib
 import json
 import re
 from urllib.parse import urlencode
 
+from asn1crypto import pem
+from cryptography import x509
 from django import forms
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import StopUpload
-from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -22,9 +26,20 @@ from candidatures.proof_kinds import MO
 from college import selectors
 from college.enums import AttestationStatus
 from college.models import Attestation
-from preuves.uploads import SizeLimitUploadHandler
+from preuves.uploads import (
+    FORM_OVERHEAD_BYTES,
+    SizeLimitUploadHandler,
+    declared_length,
+    too_large_response,
+)
+from segur_portal import seal
+from segur_portal.cache import cached_public_page
+from segur_portal.clocks import format_paris_datetime, paris_date
 from segur_portal.exports import csv_safe
+from segur_portal.listing import page_of, sort_from
+from segur_portal.security import rate_limited
 from segur_portal.services import absolute_url
+from segur_portal.timestamping import trust_roots
 
 PAGE_SIZE = 100
 EXPORT_CHUNK = 500
@@ -44,6 +59,9 @@ CSV_HEADER = [
     "Numéro de référencement",
     "Date de décision",
     "Vérification",
+    "Statut",
+    "Déréférencé le",
+    "Motif du déréférencement",
 ]
 
 
@@ -70,6 +88,7 @@ def _verification_url(attestation: Attestation) -> str:
 
 def _row(attestation: Attestation) -> dict:
     candidature = attestation.candidature
+    withdrawn = attestation.status == AttestationStatus.RETIREE
     return {
         "dsr": candidature.campagne.dsr.code,
         "editeur": candidature.editeur.raison_sociale,
@@ -80,15 +99,43 @@ def _row(attestation: Attestation) -> dict:
         "numero": attestation.numero,
         "date_decision": attestation.referenced_on.isoformat(),
         "verification": _verification_url(attestation),
+        # A withdrawn referencing stays in the registry, said so (issue 13).
+        "statut": "déréférencé" if withdrawn else "référencé",
+        "date_dereferencement": paris_date(attestation.withdrawn_at).isoformat()
+        if withdrawn
+        else None,
+        "motif_dereferencement": attestation.withdrawn_reason if withdrawn else "",
     }
 
 
+# The referenced first, then the withdrawn, whatever the column sorted (issue 13).
+REGISTRE_SORTS = {
+    "dsr": list(selectors.REGISTRE_ORDER),
+    "editeur": [
+        "candidature__editeur__raison_sociale",
+        "candidature__nom_commercial",
+        "numero",
+    ],
+    "logiciel": [
+        "candidature__nom_commercial",
+        "candidature__version_technique",
+        "numero",
+    ],
+    "numero": ["numero"],
+    "date": ["referenced_on", "numero"],
+}
+
+
 @login_not_required
+@cached_public_page
 @require_GET
 def referencees(request):
     filters = _filters(request)
-    page = Paginator(selectors.public_referenced(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    sort = sort_from(request.GET, REGISTRE_SORTS, "dsr")
+    page = page_of(
+        request.GET,
+        selectors.public_referenced(**filters).order_by("-status", *sort.ordering),
+        per_page=PAGE_SIZE,
     )
     query = _query(filters)
     return render(
@@ -97,11 +144,11 @@ def referencees(request):
         {
             "title": "Logiciels référencés",
             "page_obj": page,
+            "sort": sort,
             "dsrs": Dsr.objects.order_by("-wave", "code"),
             "profils": selectors.public_referenced_profil_names(filters["dsr_code"]),
             "filters": filters,
             "filtered": any(filters.values()),
-            "query": query,
             "export_query": f"?{query}" if query else "",
         },
     )
@@ -129,11 +176,16 @@ def _csv_lines(attestations):
             row["numero"],
             row["date_decision"],
             row["verification"],
+            row["statut"],
+            row["date_dereferencement"] or "",
+            row["motif_dereferencement"],
         ]
         yield writer.writerow([csv_safe(cell) for cell in cells])
 
 
 @login_not_required
+@rate_limited("RATELIMIT_PUBLIC_FEED", group="public-feed")
+@cached_public_page
 @require_GET
 def referencees_csv(request):
     attestations = selectors.public_referenced(**_filters(request))
@@ -152,6 +204,8 @@ def _json_chunks(attestations):
 
 
 @login_not_required
+@rate_limited("RATELIMIT_PUBLIC_FEED", group="public-feed")
+@cached_public_page
 @require_GET
 def referencees_json(request):
     attestations = selectors.public_referenced(**_filters(request))
@@ -213,6 +267,7 @@ class _DrainingSizeLimitUploadHandler(SizeLimitUploadHandler):
 
 
 @login_not_required
+@rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
 @require_GET
 def lookup(request):
     form = NumeroForm(request.GET if "numero" in request.GET else None)
@@ -226,10 +281,14 @@ def lookup(request):
 
 
 @login_not_required
+@rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def attestation(request, numero: str):
     if request.method == "POST":
+        # A body whose declared length already passes the limit is not read at all.
+        if declared_length(request) > MAX_PDF_BYTES + FORM_OVERHEAD_BYTES:
+            return too_large_response(request, max_bytes=MAX_PDF_BYTES, max_files=1, name=None)
         # Before anything reads the body (the CSRF check does, in _attestation): a file
         # over the limit is neither kept nor hashed.
         request.upload_handlers.insert(0, _DrainingSizeLimitUploadHandler(request, MAX_PDF_BYTES))
@@ -255,7 +314,7 @@ def _attestation(request, numero: str):
         return redirect("verifier:attestation", numero=found.numero)
     # A refused file is answered at the field with a 200, as any form a visitor corrects:
     # not an error of the server's, nor one to log.
-    form, check = AttestationFileForm(), None
+    form, check, seal_report = AttestationFileForm(), None, None
     if request.method == "POST" and found.sha256:
         form = AttestationFileForm(
             request.POST,
@@ -263,9 +322,11 @@ def _attestation(request, numero: str):
             too_large=getattr(request, "upload_too_large", None) is not None,
         )
         if form.is_valid():
-            check = selectors.attestation_file_check(
-                attestation=found, upload=form.cleaned_data["fichier"]
-            )
+            upload = form.cleaned_data["fichier"]
+            check = selectors.attestation_file_check(attestation=found, upload=upload)
+            upload.seek(0)
+            # Read whole: at most MAX_PDF_BYTES, the form refused anything larger.
+            seal_report = seal.seal_verify(upload.read())
     return render(
         request,
         "college/verifier_attestation.html",
@@ -277,6 +338,60 @@ def _attestation(request, numero: str):
             "is_withdrawn": found.status == AttestationStatus.RETIREE,
             "form": form,
             "check": check,
+            "seal": seal_report,
             "max_mo": MAX_PDF_BYTES // MO,
         },
     )
+
+
+# The seal's certificate, published
+
+
+def _certificate_row(certificate) -> dict:
+    # Names as RFC 4514 writes them, as pdfsig and openssl show them.
+    parsed = x509.load_der_x509_certificate(certificate.dump())
+    return {
+        "subject": parsed.subject.rfc4514_string(),
+        "issuer": parsed.issuer.rfc4514_string(),
+        "serial": format(certificate.serial_number, "X"),
+        "not_before": format_paris_datetime(certificate.not_valid_before),
+        "not_after": format_paris_datetime(certificate.not_valid_after),
+        "sha256": hashlib.sha256(certificate.dump()).hexdigest(),
+    }
+
+
+@login_not_required
+@rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
+@require_GET
+def certificat(request):
+    return render(
+        request,
+        "college/verifier_certificat.html",
+        {
+            "title": "Certificat du cachet du portail",
+            "seal_certificate": _certificate_row(seal.seal_certificate()),
+            "roots": [_certificate_row(root) for root in trust_roots()],
+            "demonstration": seal.is_demonstration(),
+        },
+    )
+
+
+def _pem_response(certificates, filename: str) -> HttpResponse:
+    content = b"".join(pem.armor("CERTIFICATE", certificate.dump()) for certificate in certificates)
+    response = HttpResponse(content, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_not_required
+@rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
+@require_GET
+def certificat_cachet(request):
+    return _pem_response([seal.seal_certificate()], "cachet-portail-segur.pem")
+
+
+@login_not_required
+@rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
+@require_GET
+def certificat_racines(request):
+    return _pem_response(trust_roots(), "ac-racines-portail-segur.pem")
