@@ -2,7 +2,7 @@ import pytest
 
 from segur_portal.celery import app as celery_app
 
-pytest_plugins = ["tests.worker"]
+pytest_plugins = ["tests.clamav", "tests.worker", "tests.journal_flush"]
 
 
 def pytest_collection_modifyitems(items):
@@ -30,6 +30,21 @@ def _celery_in_process(request):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _ratelimit_counters_per_test(settings):
+    """Each test counts its own hits: rate-limit counters live in a shared cache (Redis
+    when REDIS_URL is set), which no test's rollback empties."""
+    import uuid
+
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["ratelimit"]["KEY_PREFIX"] = f"segur-rl-test-{uuid.uuid4().hex}"
+    # Public pages are rendered each time: the tests change data behind the services'
+    # backs, and count each page's queries. tests/segur_portal/test_page_cache.py puts
+    # the real cache back to test it.
+    caches["pages"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    settings.CACHES = caches
 
 
 @pytest.fixture(autouse=True)

@@ -91,3 +91,33 @@ def test_media_is_outside_every_static_folder():
     media = Path(settings.MEDIA_ROOT).resolve()
     for folder in [settings.STATIC_ROOT, *settings.STATICFILES_DIRS]:
         assert not media.is_relative_to(Path(folder).resolve())
+
+
+# One way to write a deadline (SPEC §4): "jusqu’au vendredi 11 décembre 2026 inclus", or
+# "jusqu’au … à 14:00" when it has a time, in Paris time, in pages, e-mails and PDFs.
+DEADLINE_FIELDS = r"(j[2-7]|due_at|closes_at|expires_at|recording_due_at|reserves_due_at)"
+
+
+def test_templates_write_deadlines_with_the_echeance_filter():
+    formatted = re.compile(DEADLINE_FIELDS + r"\|(date|time)\b")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "templates").rglob("*")
+        if path.suffix in {".html", ".txt"}
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if formatted.search(line)
+    ]
+    assert offenders == []
+
+
+def test_python_writes_deadlines_with_due_display_alone():
+    """due_display says "jusqu’au …" itself: no "le", "avant le" or "23:59" around it."""
+    doubled = re.compile(r"(\ble|\bau|avant le|au plus tard le)\s*\"?\s*\n?\s*f?\"?\{due_display")
+    offenders = []
+    for path in ROOT.glob("*/**/*.py"):
+        if any(part in {".venv", "var", "migrations", "tests"} for part in path.parts):
+            continue
+        text = path.read_text()
+        if doubled.search(text) or re.search(r"[\"'][^\"'\n]*23:59", text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -13,7 +13,7 @@ from django.core.management import get_commands
 ROOT = Path(settings.BASE_DIR)
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ["migrate", "web", "worker", "beat"]
+APP_SERVICES = ["migrate", "static", "web", "worker", "beat"]
 
 
 def _command(service: dict) -> list[str]:
@@ -76,3 +76,21 @@ def test_env_example_documents_every_variable_the_settings_read():
                 "EMAIL_FILE_PATH", "CELERY_QUEUE"}  # fmt: skip
     assert read - dev_only - documented == set()
     assert documented - read - {"POSTGRES_PASSWORD"} == set()
+
+
+def test_only_nginx_is_published():
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"nginx"}
+    assert "8000" in [str(port) for port in SERVICES["web"]["expose"]]
+
+
+def test_nginx_runs_the_shipped_template_in_front_of_gunicorn():
+    nginx = SERVICES["nginx"]
+    template = "./deploy/nginx/segur.conf.template:/etc/nginx/templates/default.conf.template:ro"
+    assert template in nginx["volumes"]
+    assert (ROOT / "deploy" / "nginx" / "segur.conf.template").exists()
+    assert nginx["environment"]["UPSTREAM"] == "web:8000"
+    assert SERVICES["web"]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    # The static volume nginx serves is the one collectstatic fills.
+    assert "static-files:/srv/static:ro" in nginx["volumes"]
+    assert "static-files:/app/var/static" in SERVICES["static"]["volumes"]

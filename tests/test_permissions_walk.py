@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from candidatures.models import CguAcceptance
 from candidatures.services.onboarding import current_cgu
 from candidatures.services.sollicitation import sollicitation_open
+from preuves import bulk
 from tests.factories import CandidatureFactory, UserFactory, company_user
 from tests.preuves.dossiers import deposit_everything, eligible_candidature
 from tests.preuves.factories import FichierFactory
@@ -69,6 +70,7 @@ def other_company_objects():
     eligible = eligible_candidature()
     deposit_everything(eligible)
     depot = eligible.depots.select_related("preuve_attendue").first()
+    lot = bulk.lot_create(candidature=eligible, actor=company_user(eligible.editeur))
     return {
         "pk": candidature.pk,
         "sid": sollicitation.pk,
@@ -78,6 +80,7 @@ def other_company_objects():
             "exigence_id": depot.exigence_id,
             "preuve_id": depot.preuve_attendue_id or 0,
             "depot_id": depot.pk,
+            "lot_id": lot.pk,
         },
     }
 

@@ -6,12 +6,14 @@ from django.db import IntegrityError
 
 from candidatures.enums import Jalon, Phase
 from candidatures.forms.referentiel import CampagneForm
-from tests.factories import CampagneFactory, DsrFactory
+from tests.factories import CampagneFactory, DsrFactory, RemVersionFactory
 
 
 def _dates(**overrides):
     base = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
     dates = {f"j{k}": base + timedelta(days=7 * k) for k in range(1, 8)}
+    # J2 closes at 14:00 Paris (13:00 UTC in January).
+    dates["j2"] = dates["j2"].replace(hour=13)
     dates.update(overrides)
     return dates
 
@@ -33,8 +35,9 @@ def test_campagne_j2_must_be_strictly_after_j1_but_later_jalons_may_coincide():
     same = CampagneFactory.build(dsr=DsrFactory(), **_dates(j2=dates["j1"]))
     with pytest.raises(ValidationError) as error:
         same.clean()
-    assert "j2" in error.value.message_dict
-    CampagneFactory.build(dsr=DsrFactory(), **_dates(j4=dates["j3"])).clean()
+    assert "J2 doit tomber après J1" in error.value.message_dict["j2"][0]
+    dsr = RemVersionFactory().dsr
+    CampagneFactory.build(dsr=dsr, **_dates(j4=dates["j3"])).clean()
 
 
 @pytest.mark.django_db
@@ -78,6 +81,6 @@ def test_campagne_form_puts_j2_at_14h_paris_by_default():
 
 
 def test_campagne_form_keeps_a_given_hour():
-    form = CampagneForm(_form_data(j2_time="12:00"))
+    form = CampagneForm(_form_data(j3_time="12:00"))
     assert form.is_valid(), form.errors
-    assert form.cleaned_data["j2"].astimezone(UTC).hour == 11
+    assert form.cleaned_data["j3"].astimezone(UTC).hour == 11

@@ -1,18 +1,26 @@
 """Two requests or two sweeps at the same instant, on real PostgreSQL connections."""
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from candidatures.enums import CandidatureState
-from candidatures.models import CandidatureTransition
+from candidatures.models import Candidature, CandidatureTransition, CguAcceptance
 from candidatures.services import candidature as services
+from candidatures.services.onboarding import current_cgu
 from candidatures.services.sollicitation import sollicitation_open, sollicitations_sweep
 from segur_portal.models import Notification
-from tests.factories import CampagneFactory, CandidatureFactory, UserFactory, company_user
+from tests.factories import (
+    CampagneFactory,
+    CandidatureFactory,
+    EditeurFactory,
+    RemVersionFactory,
+    UserFactory,
+    company_user,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -100,3 +108,49 @@ def test_two_sweeps_at_once_reject_once_and_notify_once():
         ).count()
         == 1
     )
+
+
+def test_two_candidatures_for_one_version_at_once_one_is_created():
+    campagne = CampagneFactory()
+    RemVersionFactory(dsr=campagne.dsr)
+    first = company_user(EditeurFactory())
+    second = company_user(first.editeur)
+    for member in (first, second):
+        CguAcceptance.objects.create(user=member, cgu=current_cgu())
+    data = {
+        "nom_commercial": "MédiLog",
+        "version_technique": "4.2.1",
+        "date_depot_preuves_prevue": date(2027, 3, 1),
+    }
+    results = _race(
+        lambda: services.candidature_create(actor=first, campagne=campagne, data=data),
+        lambda: services.candidature_create(
+            actor=second, campagne=campagne, data=data | {"version_technique": "4.2.1 "}
+        ),
+    )
+    assert sum(isinstance(r, services.VersionTaken) for r in results) == 1, results
+    assert Candidature.objects.filter(campagne=campagne).count() == 1
+
+
+def test_renaming_a_draft_while_another_is_created_leaves_one_per_version():
+    draft = CandidatureFactory(version_technique="1.0")
+    RemVersionFactory(dsr=draft.campagne.dsr)
+    member = company_user(draft.editeur)
+    CguAcceptance.objects.create(user=member, cgu=current_cgu())
+    results = _race(
+        lambda: services.candidature_update_admin(
+            candidature=draft, actor=member, data={"version_technique": "2.0"}
+        ),
+        lambda: services.candidature_create(
+            actor=member,
+            campagne=draft.campagne,
+            data={"nom_commercial": "MédiLog", "version_technique": "2.0"},
+        ),
+    )
+    assert sum(isinstance(r, services.VersionTaken) for r in results) == 1, results
+    versions = list(
+        Candidature.objects.filter(campagne=draft.campagne).values_list(
+            "version_technique", flat=True
+        )
+    )
+    assert versions.count("2.0") == 1

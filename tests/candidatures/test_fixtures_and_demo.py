@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from candidatures.enums import Phase, RemStatus
 from candidatures.models import Campagne, Candidature, Dsr, Profil, RemVersion, Sollicitation
+from candidatures.services.candidature import campagnes_open_for_filing
 from college.models import Attestation, Decision, Seance
 from preuves.depot import dossier
 from preuves.models import DossierSoumission, ExigenceVerdict, Fichier
@@ -48,6 +49,11 @@ def test_seed_demo_loads_a_real_rem_and_campaigns_in_phase_one(
     assert Campagne.objects.count() == 2
     for campagne in Campagne.objects.all():
         assert campagne.phase_at(timezone.now()) == Phase.IDENTIFICATION
+        # No guichet without a published REM: both are open for filing.
+        assert campagne.dsr.rem_versions.filter(status=RemStatus.PUBLISHED).exists()
+    assert set(campagnes_open_for_filing().values_list("dsr__code", flat=True)) == {
+        "RAD-DRIMBOX-Va2", "MDV-LGC-Va2",
+    }  # fmt: skip
     states = sorted(Candidature.objects.values_list("state", flat=True))
     assert states == [
         "admin_soumise", "admin_soumise", "brouillon", "eligible", "en_instruction",

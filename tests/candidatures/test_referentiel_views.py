@@ -32,6 +32,7 @@ def admin_client(client):
 
 def test_dsr_list_shows_profiles_and_campaign_phase(client):
     campagne = CampagneFactory()
+    _published(campagne.dsr)
     response = client.get(reverse("referentiel:list"))
     content = response.content.decode()
     assert campagne.dsr.code in content
@@ -254,6 +255,7 @@ def _campaign_post(**overrides):
 
 def test_admin_opens_a_campaign(admin_client):
     dsr = DsrFactory()
+    _published(dsr)
     response = admin_client.post(
         reverse("referentiel_admin:campagne_new", args=[dsr.code]), _campaign_post()
     )
@@ -276,6 +278,7 @@ def test_admin_campaign_order_error_shows_at_the_jalon(admin_client):
 
 def test_admin_edits_a_campaign(admin_client):
     campagne = CampagneFactory()
+    _published(campagne.dsr)
     url = reverse("referentiel_admin:campagne_edit", args=[campagne.dsr.code, campagne.pk])
     assert admin_client.get(url).status_code == 200
     admin_client.post(url, _campaign_post(label="Renommée"))

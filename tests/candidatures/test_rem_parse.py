@@ -5,7 +5,6 @@ import csv
 import io
 import random
 import re
-import time
 import tracemalloc
 import zipfile
 from collections import Counter
@@ -1308,10 +1307,9 @@ def large_csv(tmp_path_factory):
     return path
 
 
-def test_parse_rem_10000_rows_csv_in_under_two_seconds(large_csv):
-    started = time.perf_counter()
+def test_parse_rem_10000_rows_csv(large_csv):
+    # How long it takes is measured by bench/rem_import.py (docs/BENCHMARKS.md), not here.
     result = parse_path(large_csv)
-    elapsed = time.perf_counter() - started
 
     assert result.errors == []
     assert (len(result.exigences), len(result.scenarios), len(result.proofs)) == (
@@ -1319,7 +1317,6 @@ def test_parse_rem_10000_rows_csv_in_under_two_seconds(large_csv):
         10000,
         20000,
     )
-    assert elapsed < 2
 
 
 def test_parse_rem_10000_rows_xlsx(tmp_path):
@@ -1332,9 +1329,7 @@ def test_parse_rem_10000_rows_xlsx(tmp_path):
     workbook.save(path)
     workbook.close()
 
-    started = time.perf_counter()
     result = parse_path(path)
-    elapsed = time.perf_counter() - started
 
     assert result.errors == []
     assert (len(result.exigences), len(result.scenarios), len(result.proofs)) == (
@@ -1342,8 +1337,6 @@ def test_parse_rem_10000_rows_xlsx(tmp_path):
         10000,
         20000,
     )
-    # openpyxl alone needs about 2 s to walk these 310,000 cells on the test machine.
-    assert elapsed < 20
 
 
 def test_parse_rem_20000_rows_in_bounded_memory(tmp_path):

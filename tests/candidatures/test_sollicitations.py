@@ -60,7 +60,9 @@ def test_sollicitation_open_tells_the_company_the_deadline(django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         _open(candidature)
     notification = Notification.objects.get(recipient=member)
-    assert "avant le vendredi 11 décembre 2026 à 23:59" in notification.body
+    assert (
+        "Répondez dans le portail jusqu’au vendredi 11 décembre 2026 inclus." in notification.body
+    )
     assert "la candidature sera rejetée" in notification.body
     assert {m.to[0] for m in mail.outbox} >= {member.email, candidature.editeur.contact_email}
 
@@ -152,7 +154,7 @@ def test_sweep_rejects_at_the_deadline_once(django_capture_on_commit_callbacks):
     sollicitation.refresh_from_db()
     assert candidature.state == S.REJETEE
     assert "5 jours ouvrés" in candidature.closed_reason
-    assert "vendredi 11 décembre 2026 à 23:59" in candidature.closed_reason
+    assert "jusqu’au vendredi 11 décembre 2026 inclus" in candidature.closed_reason
     assert sollicitation.status == SollicitationStatus.EXPIREE
     (transition,) = candidature.transitions.all()
     assert transition.actor is None
@@ -168,7 +170,7 @@ def test_sweep_after_an_outage_still_rejects_with_the_legal_deadline_as_reason()
     sollicitations_sweep(now=END_OF_FRIDAY_11_DEC + timedelta(days=3))
     candidature.refresh_from_db()
     assert candidature.state == S.REJETEE
-    assert "échu le vendredi 11 décembre 2026 à 23:59" in candidature.closed_reason
+    assert "qui courait jusqu’au vendredi 11 décembre 2026 inclus" in candidature.closed_reason
 
 
 def test_the_jalon_closes_exchanges_without_rejecting_when_it_comes_first():
@@ -221,10 +223,12 @@ def test_clock_shown_from_stored_instants_even_if_the_sweep_is_late():
     sollicitation = _open(candidature)
     wednesday = datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
     (clock,) = sollicitation_clocks(sollicitation, wednesday)
-    assert clock.label == "3 jours ouvrés restants — échéance le vendredi 11 décembre 2026 à 23:59"
+    assert clock.label == "3 jours ouvrés restants — jusqu’au vendredi 11 décembre 2026 inclus"
     (late,) = sollicitation_clocks(sollicitation, END_OF_FRIDAY_11_DEC + timedelta(hours=2))
     assert late.overdue
-    assert late.label.startswith("Échéance dépassée depuis le vendredi 11 décembre 2026 à 23:59")
+    assert late.label.startswith(
+        "Délai expiré (il courait jusqu’au vendredi 11 décembre 2026 inclus)"
+    )
 
 
 # The instruction clocks: 24 h, 5 days, 30 days
@@ -270,3 +274,52 @@ def test_two_sweeps_at_once_apply_a_clock_once_and_notify_once(django_capture_on
         assert sollicitations_sweep(now=END_OF_FRIDAY_11_DEC) == 0
     assert Sollicitation.objects.get(pk=sollicitation.pk).status == SollicitationStatus.EXPIREE
     assert candidature.transitions.count() == 1
+
+
+# A sweep outage over the last working day (issue 10, item 9)
+
+
+def test_a_rejection_after_an_outage_says_the_last_day_reminder_could_not_be_sent(
+    django_capture_on_commit_callbacks,
+):
+    candidature = CandidatureFactory(admin_soumise=True, campagne=_campaign())
+    member = company_user(candidature.editeur)
+    sollicitation = _open(candidature)
+    # The half-time reminder went; then the sweep was down from Wednesday to Monday,
+    # through the whole of the last working day (Friday 11 December).
+    sollicitations_sweep(now=datetime(2026, 12, 8, 7, 0, tzinfo=UTC))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        sollicitations_sweep(now=datetime(2026, 12, 14, 8, 0, tzinfo=UTC))
+    sollicitation.refresh_from_db()
+    candidature.refresh_from_db()
+    assert sollicitation.reminder_last_sent_at is None
+    assert candidature.state == S.REJETEE
+    missed = "Le rappel du dernier jour ouvré n’a pas pu être envoyé à temps"
+    assert missed in candidature.closed_reason
+    notice = Notification.objects.get(recipient=member, title__startswith="Candidature rejetée")
+    assert missed in notice.body
+    (email,) = [m for m in mail.outbox if m.to == [member.email]]
+    assert missed in email.body
+    assert not Notification.objects.filter(recipient=member, title__startswith="Dernier jour")
+
+
+def test_a_rejection_after_the_last_day_reminder_says_nothing_of_it():
+    candidature = CandidatureFactory(admin_soumise=True, campagne=_campaign())
+    _open(candidature)
+    sollicitations_sweep(now=datetime(2026, 12, 11, 9, 0, tzinfo=UTC))
+    sollicitations_sweep(now=END_OF_FRIDAY_11_DEC + timedelta(days=3))
+    candidature.refresh_from_db()
+    assert candidature.state == S.REJETEE
+    assert "rappel" not in candidature.closed_reason
+
+
+def test_an_abandonment_after_an_outage_says_the_reminder_could_not_be_sent():
+    candidature = _instruction_candidature()
+    member = company_user(candidature.editeur)
+    sollicitation = _open(candidature)
+    sollicitations_sweep(now=sollicitation.due_at + timedelta(days=1))
+    candidature.refresh_from_db()
+    assert candidature.state == S.ABANDONNEE
+    notice = Notification.objects.get(recipient=member, title__startswith="Candidature abandonnée")
+    assert "n’a pas pu être envoyé à temps" in notice.body

@@ -231,8 +231,9 @@ def test_signed_convention_pdf_adds_the_signature_to_the_same_text(candidature, 
     assert pdf_body(unsigned, tmp_path) == (
         f"{body} Signature Document à signer électroniquement dans le portail."
     )
-    # Rendering is deterministic: from the same rows, the same bytes as those signed.
-    assert hashlib.sha256(unsigned).hexdigest() == convention.signed_sha256
+    # Each rendering is sealed and timestamped at its own instant: the same text, never the
+    # same bytes (the stored document is the one whose hash the signer saw).
+    assert hashlib.sha256(unsigned).hexdigest() != convention.signed_sha256
 
 
 def test_signed_convention_pdf_refuses_an_unsigned_convention(candidature):
@@ -324,7 +325,7 @@ def seance(candidature):
 def test_minutes_pdf_lists_members_conflicts_decisions_and_reserves(
     seance, tmp_path, django_assert_num_queries
 ):
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(9):
         pdf = documents.minutes_pdf(seance)
 
     image = page_one_png(pdf, "proces-verbal", tmp_path)
@@ -345,11 +346,12 @@ def test_minutes_pdf_lists_members_conflicts_decisions_and_reserves(
     assert "Référencement attribué sans réserve" in text
     assert f"2. {with_reserves.reference} — MédiLog Cabinet 4.2.0" in text
     assert f"Éditeur : Médicabinet Solutions SAS (SIRET {SIRET}) DSR : MDV-LGC-Va2" in text
+    assert text.count("Homologations CNDA : non obtenues (Statut non renseigné)") == 3
     assert "Référencement non attribué : réserves non bloquantes" in text
     assert "Deux corrections mineures sont attendues." in text
     assert "1 Afficher l’identité INS qualifiée. INS 1.1, INS 1.2" in text
     assert "2 Alimenter le DMP. DMP 3" in text
-    assert "Levée des réserves attendue au plus tard le jeudi 9 avril 2026 à 23:59." in text
+    assert "Levée des réserves attendue jusqu’au jeudi 9 avril 2026 inclus." in text
     assert f"3. {carried.reference} — DocSanté 2.3.1" in text
     assert "Inscription reportée d’une séance précédente" in text
     assert "Non examinée — reportée à la séance suivante." in text
@@ -449,3 +451,17 @@ def test_receipt_pdf_shares_the_template_layer(candidature, tmp_path):
     assert "Reçu le vendredi 20 février 2026 à 14:59" in text
     assert "saisie-ins.mp4" in text
     assert "a" * 64 in text.replace(" ", "")
+
+
+def test_minutes_pdf_says_which_decision_was_not_retained_and_why(seance, tmp_path):
+    first = seance.inscriptions.order_by("signed_at").first()
+    first.deferred_reason = (
+        "Quorum non atteint en séance du 12/03/2026 : 1 membre présent sans conflit d’intérêts "
+        "sur cette candidature, il en faut 2 ; aucune décision ne pouvait être prise."
+    )
+    first.save()
+    text = pdf_text(documents.minutes_pdf(seance), tmp_path)
+    assert "Quorum : 2 membres présents sans conflit d’intérêts pour chaque décision." in text
+    assert "Décision proposée, non retenue : Référencement attribué sans réserve." in text
+    assert "Reportée à la séance suivante — Quorum non atteint en séance du 12/03/2026" in text
+    assert "Ordre du jour 3 candidatures, 1 décision enregistrée" in text

@@ -82,7 +82,7 @@ def _json(client, **params) -> dict:
 # What is listed
 
 
-def test_registry_lists_only_valid_attestations_of_referenced_software(client):
+def test_registry_lists_referenced_software_then_withdrawn_referencings(client):
     shown = referenced(nom_commercial="Visible")
     withdraw(referenced(nom_commercial="Retiré"))
     # A valid attestation whose software is no longer referenced is not listed either.
@@ -93,26 +93,37 @@ def test_registry_lists_only_valid_attestations_of_referenced_software(client):
     CandidatureFactory(eligible=True, nom_commercial="En cours")
 
     content = _page(client)
-    assert "Visible" in content
-    assert "Retiré" not in content and "Déréférencé" not in content and "En cours" not in content
+    assert "Visible" in content and "Retiré" in content
+    assert "En cours" not in content and ">Déréférencé</td>" not in content
+    assert content.index("Visible") < content.index("Retiré")
     verification = reverse("verifier:attestation", args=[shown.numero])
     assert f'<a href="{verification}">{shown.numero}</a>' in content
     assert "2 mars 2026" in content
-    assert [row[3] for row in _csv_rows(client)[1:]] == ["Visible"]
-    assert [row["nom_commercial"] for row in _json(client)["logiciels"]] == ["Visible"]
+    assert [row[3] for row in _csv_rows(client)[1:]] == ["Visible", "Retiré"]
+    assert [(row["nom_commercial"], row["statut"]) for row in _json(client)["logiciels"]] == [
+        ("Visible", "référencé"),
+        ("Retiré", "déréférencé"),
+    ]
 
 
-def test_a_withdrawn_attestation_leaves_the_page_the_csv_and_the_json(client):
+def test_a_withdrawn_attestation_stays_with_its_status_date_and_reason(client):
     attestation = referenced(nom_commercial="MédiLog Pro")
-    assert "MédiLog Pro" in _page(client)
-    assert len(_csv_rows(client)) == 2
-    assert len(_json(client)["logiciels"]) == 1
+    assert _json(client)["logiciels"][0]["statut"] == "référencé"
 
     withdraw(attestation)
 
-    assert "MédiLog Pro" not in _page(client)
-    assert _csv_rows(client) == [views_public.CSV_HEADER]
-    assert _json(client) == {"logiciels": []}
+    content = _page(client)
+    assert "MédiLog Pro" in content and "Déréférencé" in content
+    assert "15 avril 2026" in content and REASON in content
+    header, row = _csv_rows(client)
+    assert header == views_public.CSV_HEADER
+    assert row[-3:] == ["déréférencé", "2026-04-15", REASON]
+    (record,) = _json(client)["logiciels"]
+    assert (record["numero"], record["statut"]) == (attestation.numero, "déréférencé")
+    assert (record["date_dereferencement"], record["motif_dereferencement"]) == (
+        "2026-04-15",
+        REASON,
+    )
 
 
 def test_registry_needs_no_login(client):
@@ -182,7 +193,7 @@ def test_registry_paginates(client, monkeypatch):
 
     first = _page(client, dsr=campagne.dsr.code)
     assert "Alpha" in first and "Bravo" in first and "Charlie" not in first
-    assert "Page 1 sur 2" in first
+    assert "Logiciels référencés, page 1 sur 2" in first
     assert f"?dsr={campagne.dsr.code}&amp;page=2" in first
     second = _page(client, dsr=campagne.dsr.code, page=2)
     assert "Charlie" in second and "Alpha" not in second
@@ -214,6 +225,9 @@ def test_csv_export_is_utf8_with_bom_in_french_and_safe_from_formulas(client):
         "Numéro de référencement",
         "Date de décision",
         "Vérification",
+        "Statut",
+        "Déréférencé le",
+        "Motif du déréférencement",
     ]
     assert row[1] == "'@Éditeur"
     assert row[3] == '\'=HYPERLINK("https://evil.example")'
@@ -243,6 +257,9 @@ def test_json_export_gives_each_software_and_its_verification_url(client, settin
                 "date_decision": "2026-03-02",
                 "verification": "https://referencement.esante.example"
                 + reverse("verifier:attestation", args=[attestation.numero]),
+                "statut": "référencé",
+                "date_dereferencement": None,
+                "motif_dereferencement": "",
             }
         ]
     }

@@ -14,9 +14,13 @@ from college import services
 from college.enums import AttestationStatus, DecisionKind, ReserveStatus, SeanceStatus
 from college.models import Attestation, Convention, Decision, Inscription, Seance, SeanceMembre
 from preuves import instruction
+from preuves.cnda import cnda_certify, cnda_proof_deposit, cnda_state
 from preuves.depot import dossier
+from preuves.enums import FichierStatus
+from preuves.models import Fichier
 from segur_portal.models import Notification
 from tests.college.phase3 import (
+    CNDA_PROOF,
     mandataire,
     on_agenda,
     open_seance_with,
@@ -199,9 +203,119 @@ def test_a_seance_opens_on_its_day_only():
         services.seance_open(seance=future, actor=member, present_ids=[member.pk])
 
 
+def test_a_seance_opens_from_its_start_time_not_hours_early_nor_days_late():
+    # Thursday 3 December 2026 at 14:00 Paris (13:00 UTC).
+    seance = Seance.objects.create(
+        date=date(2026, 12, 3), starts_at=datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+    )
+    member = UserFactory(college=True)
+    for too_early in (
+        datetime(2026, 12, 2, 13, 0, tzinfo=UTC),  # the day before
+        datetime(2026, 12, 3, 2, 0, tzinfo=UTC),  # 03:00 Paris on its day: 11 hours early
+        datetime(2026, 12, 3, 12, 59, tzinfo=UTC),
+    ):
+        with pytest.raises(ValidationError, match="à partir du jeudi 3 décembre 2026 à 14:00"):
+            services.seance_open(seance=seance, actor=member, present_ids=[member.pk],
+                                 now=too_early)  # fmt: skip
+    with pytest.raises(ValidationError, match="n’a pas été ouverte le jour prévu"):
+        services.seance_open(seance=seance, actor=member, present_ids=[member.pk],
+                             now=datetime(2026, 12, 3, 23, 0, tzinfo=UTC))  # fmt: skip
+    services.seance_open(seance=seance, actor=member, present_ids=[member.pk],
+                         now=datetime(2026, 12, 3, 13, 0, tzinfo=UTC))  # fmt: skip
+    seance.refresh_from_db()
+    assert seance.status == SeanceStatus.OUVERTE
+
+
+def test_a_seance_not_opened_on_its_day_passes_its_agenda_to_the_next(settings):
+    settings.COLLEGE_WEEKDAY = 3
+    candidature = signed_candidature(now=datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    inscription = Inscription.objects.get(candidature=candidature)
+    assert inscription.seance.date == date(2026, 12, 3)
+    # Friday 4 December, Paris: Thursday's séance was never opened.
+    friday = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    assert services.seances_sweep(now=datetime(2026, 12, 3, 22, 0, tzinfo=UTC)) == 0
+    assert services.seances_sweep(now=friday) == 1
+    assert services.seances_sweep(now=friday) == 0
+    inscription.refresh_from_db()
+    assert inscription.seance.status == SeanceStatus.NON_TENUE
+    assert "Séance du 03/12/2026 non tenue" in inscription.deferred_reason
+    carried = Inscription.objects.exclude(pk=inscription.pk).get(candidature=candidature)
+    assert carried.seance.date == date(2026, 12, 10) and carried.carried_over
+    assert carried.carried_over_reason == inscription.deferred_reason
+    candidature.refresh_from_db()
+    assert candidature.state == S.CONVENTION_SIGNEE
+
+
+def test_a_decision_needs_the_quorum_of_members_present_without_conflict(settings):
+    settings.COLLEGE_QUORUM = 2
+    candidature = signed_candidature()
+    seance, (first, second) = open_seance_with(candidature, members=2)
+    inscription = seance.inscriptions.get()
+    assert services.deciders(inscription) == 2
+    # A member who declares a conflict does not count for this candidature.
+    services.conflict_declare(inscription=inscription, actor=second)
+    assert services.deciders(inscription) == 1
+    with pytest.raises(ValidationError, match="Quorum non atteint : 1 membre présent sans"):
+        services.decision_record(inscription=inscription, actor=first, kind="sans_reserve",
+                                 text="Conforme.", reserves=[])  # fmt: skip
+    assert not Decision.objects.exists()
+    late = UserFactory(college=True)
+    SeanceMembre.objects.create(seance=seance, user=late, present=False)
+    services.seance_presence_set(seance=seance, actor=first, user_id=late.pk, present=True)
+    services.decision_record(inscription=inscription, actor=first, kind="sans_reserve",
+                             text="Conforme.", reserves=[])  # fmt: skip
+    assert Decision.objects.filter(inscription=inscription).exists()
+
+
+def test_without_quorum_at_the_closing_the_candidatures_are_carried_over_with_the_reason(
+    django_capture_on_commit_callbacks,
+):
+    decided, undecided = signed_candidature(), signed_candidature()
+    now = timezone.now()
+    seance, (first, second) = open_seance_with(decided, undecided, members=2, now=now)
+    by = {i.candidature_id: i for i in seance.inscriptions.all()}
+    services.decision_record(inscription=by[decided.pk], actor=first, kind="sans_reserve",
+                             text="Conforme.", reserves=[])  # fmt: skip
+    # The second member leaves: nobody can decide any more, even what was recorded.
+    services.seance_presence_set(seance=seance, actor=first, user_id=second.pk, present=False)
+    _close(seance, first, django_capture_on_commit_callbacks, now=now)
+    for candidature in (decided, undecided):
+        candidature.refresh_from_db()
+        assert candidature.state == S.CONVENTION_SIGNEE
+        old = Inscription.objects.get(seance=seance, candidature=candidature)
+        assert old.deferred_reason.startswith("Quorum non atteint en séance du ")
+        assert ": 1 membre présent sans conflit d’intérêts" in old.deferred_reason
+        new = Inscription.objects.exclude(seance=seance).get(candidature=candidature)
+        assert new.carried_over and new.carried_over_reason == old.deferred_reason
+        assert new.seance.status == SeanceStatus.PLANIFIEE
+    assert not Attestation.objects.exists()
+    assert Decision.objects.get(inscription=by[decided.pk]).notified_at is None
+    seance.refresh_from_db()
+    assert seance.status == SeanceStatus.CLOSE
+
+
+def test_a_seance_everybody_left_still_closes_and_carries_its_agenda_over(
+    django_capture_on_commit_callbacks,
+):
+    candidature = signed_candidature()
+    seance, (first, second) = open_seance_with(candidature, members=2)
+    for member in (first, second):
+        services.seance_presence_set(seance=seance, actor=first, user_id=member.pk, present=False)
+    _close(seance, first, django_capture_on_commit_callbacks)
+    candidature.refresh_from_db()
+    assert candidature.state == S.CONVENTION_SIGNEE
+    assert (
+        candidature.transitions.filter(name="carry_over")
+        .get()
+        .reason.endswith(
+            ": aucun membre présent sans conflit d’intérêts sur cette candidature, il en faut 2 ; aucune décision ne pouvait être prise."
+        )
+    )
+
+
 def test_decisions_are_checked_before_anything_is_recorded():
     candidature = signed_candidature()
-    seance, (member,) = open_seance_with(candidature)
+    seance, (member, *_) = open_seance_with(candidature)
     inscription = seance.inscriptions.get()
     cases = [
         (DecisionKind.SANS_RESERVE, "", [], "text", "Écrivez le texte de la décision"),
@@ -222,7 +336,7 @@ def test_decisions_are_checked_before_anything_is_recorded():
 
 def test_a_member_with_a_conflict_or_absent_does_not_record_the_decision():
     candidature = signed_candidature()
-    seance, (present, other) = open_seance_with(candidature, members=2)
+    seance, (present, other, third) = open_seance_with(candidature, members=3)
     absent = UserFactory(college=True)
     SeanceMembre.objects.create(seance=seance, user=absent, present=False)
     inscription = seance.inscriptions.get()
@@ -245,7 +359,7 @@ def test_a_member_with_a_conflict_or_absent_does_not_record_the_decision():
 
 def test_recording_again_replaces_the_reserves():
     candidature = signed_candidature()
-    seance, (member,) = open_seance_with(candidature)
+    seance, (member, *_) = open_seance_with(candidature)
     inscription = seance.inscriptions.get()
     for reserves in ([R("Première", ["INS.01"]), R("Deuxième", [])], [R("Seule", ["GAZ.05"])]):
         decision = services.decision_record(
@@ -268,7 +382,7 @@ def _close(seance, member, django_capture_on_commit_callbacks, now=None):
 def test_closing_applies_and_notifies_every_decision(django_capture_on_commit_callbacks):
     referenced, reserved, refused, undecided = (signed_candidature() for _ in range(4))
     now = timezone.now()
-    seance, (member,) = open_seance_with(referenced, reserved, refused, undecided, now=now)
+    seance, (member, *_) = open_seance_with(referenced, reserved, refused, undecided, now=now)
     by = {i.candidature_id: i for i in seance.inscriptions.all()}
     services.decision_record(inscription=by[referenced.pk], actor=member,
                              kind="sans_reserve", text="Conforme au REM.", reserves=[])  # fmt: skip
@@ -320,10 +434,10 @@ def test_closing_applies_and_notifies_every_decision(django_capture_on_commit_ca
 # Réserves non bloquantes
 
 
-def _reserved(django_capture_on_commit_callbacks, count=2, now=None):
+def _reserved(django_capture_on_commit_callbacks, count=2, now=None, cnda_pending=False):
     now = now or timezone.now()
-    candidature = signed_candidature(now=now)
-    seance, (member,) = open_seance_with(candidature, now=now)
+    candidature = signed_candidature(now=now, cnda_pending=cnda_pending)
+    seance, (member, *_) = open_seance_with(candidature, now=now)
     services.decision_record(
         inscription=seance.inscriptions.get(),
         actor=member,
@@ -401,7 +515,7 @@ def test_the_sweep_reminds_twice_then_refuses_at_the_deadline(django_capture_on_
     assert services.reserves_sweep(now=half + timedelta(hours=1)) == 0
     assert services.reserves_sweep(now=due - timedelta(days=7)) == 1
     assert services.reserves_sweep(now=due - timedelta(days=6)) == 0
-    reminders = [t for t in _titles(candidature) if t.startswith("Réserves à lever avant")]
+    reminders = [t for t in _titles(candidature) if t.startswith("Réserves à lever jusqu’au")]
     assert len(reminders) == 2 * candidature.editeur.members.count()
     assert services.reserves_sweep(now=due) == 1
     assert services.reserves_sweep(now=due + timedelta(minutes=1)) == 0
@@ -418,7 +532,10 @@ def test_answers_in_time_are_not_refused_by_the_sweep_but_by_the_instructor(
         reserve=decision.reserves.get(), actor=mandataire(candidature), comment="Corrigé.",
         uploads=[upload("c.pdf", samples.pdf_bytes())],
     )  # fmt: skip
-    assert services.reserves_sweep(now=decision.reserves_due_at + timedelta(days=1)) == 0
+    # The sweep only tells the instructor (see below): it does not refuse.
+    services.reserves_sweep(now=decision.reserves_due_at + timedelta(days=1))
+    candidature.refresh_from_db()
+    assert candidature.state == S.LEVEE_SOUMISE
     with pytest.raises(ValidationError, match="court encore"):
         services.levee_refuse(candidature=candidature, actor=candidature.instructeur, reason="Non")
     services.levee_refuse(
@@ -429,6 +546,162 @@ def test_answers_in_time_are_not_refused_by_the_sweep_but_by_the_instructor(
     )
     candidature.refresh_from_db()
     assert candidature.state == S.REFUSEE
+
+
+def _stuck(django_capture_on_commit_callbacks, **kwargs):
+    """Left by a lost race before the candidature was locked: every réserve lifted, the
+    candidature still « levée soumise »."""
+    candidature, decision = _reserved(django_capture_on_commit_callbacks, **kwargs)
+    for reserve in decision.reserves.all():
+        services.reserve_answer(reserve=reserve, actor=mandataire(candidature), comment="Corrigé.",
+                                uploads=[upload("c.pdf", samples.pdf_bytes())])  # fmt: skip
+    decision.reserves.update(
+        status=ReserveStatus.LEVEE, lifted_at=timezone.now(), lifted_by=candidature.instructeur
+    )
+    candidature.refresh_from_db()
+    assert candidature.state == S.LEVEE_SOUMISE
+    return candidature, decision
+
+
+def test_the_sweep_references_a_lifting_whose_reserves_are_all_lifted_once(
+    django_capture_on_commit_callbacks,
+):
+    candidature, decision = _stuck(django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reserves_sweep(now=timezone.now()) == 1
+    assert services.reserves_sweep(now=timezone.now()) == 0
+    candidature.refresh_from_db()
+    assert candidature.state == S.REFERENCEE
+    attestation = Attestation.objects.get(candidature=candidature)
+    assert attestation.sha256  # rendered after the commit
+    grant = candidature.transitions.get(name="grant_referencing")
+    assert grant.actor == candidature.instructeur and "balayage" in grant.reason
+    assert any("Réserves levées" in t for t in _titles(candidature))
+
+
+def test_the_sweep_waits_for_the_cnda_homologations_before_referencing_a_lifting(
+    django_capture_on_commit_callbacks,
+):
+    candidature, decision = _stuck(django_capture_on_commit_callbacks, cnda_pending=True)
+    assert services.reserves_sweep(now=timezone.now()) == 0
+    candidature.refresh_from_db()
+    assert candidature.state == S.LEVEE_SOUMISE
+    _cnda_certify(candidature, django_capture_on_commit_callbacks)
+    assert services.reserves_sweep(now=timezone.now()) == 1
+    candidature.refresh_from_db()
+    assert candidature.state == S.REFERENCEE
+
+
+def test_the_sweep_tells_the_instructor_once_that_a_submitted_lifting_waits_past_its_deadline(
+    django_capture_on_commit_callbacks,
+):
+    candidature, decision = _reserved(django_capture_on_commit_callbacks, count=1)
+    services.reserve_answer(reserve=decision.reserves.get(), actor=mandataire(candidature),
+                            comment="Corrigé.", uploads=[upload("c.pdf", samples.pdf_bytes())])  # fmt: skip
+    due = decision.reserves_due_at
+    assert services.reserves_sweep(now=due - timedelta(minutes=1)) == 0
+    assert services.reserves_sweep(now=due) == 1
+    assert services.reserves_sweep(now=due + timedelta(days=1)) == 0
+    candidature.refresh_from_db()
+    assert candidature.state == S.LEVEE_SOUMISE  # answered in time: never refused by the clock
+    assert (
+        Notification.objects.filter(
+            recipient=candidature.instructeur, title__startswith="Levée des réserves à instruire"
+        ).count()
+        == 1
+    )
+
+
+def test_the_sweep_reopens_a_lifting_whose_reserve_waits_for_an_answer_again(
+    django_capture_on_commit_callbacks,
+):
+    candidature, decision = _stuck(django_capture_on_commit_callbacks, count=2)
+    decision.reserves.filter(position=2).update(status=ReserveStatus.A_LEVER)
+    assert services.reserves_sweep(now=timezone.now()) == 1
+    candidature.refresh_from_db()
+    assert candidature.state == S.RESERVES_NON_BLOQUANTES
+
+
+# CNDA homologations « en cours actif » at J6 (DSR §4.4)
+
+
+def _cnda_certify(candidature, django_capture_on_commit_callbacks):
+    """The company deposits the homologation's proof (checked) and declares it obtained."""
+    member = mandataire(candidature)
+    (item,) = cnda_state(candidature).items
+    with django_capture_on_commit_callbacks(execute=True):
+        cnda_proof_deposit(candidature=candidature, item=item, actor=member,
+                           uploads=[upload("homologation.pdf", samples.pdf_bytes())])  # fmt: skip
+    cnda_certify(candidature=candidature, actor=member)
+    candidature.refresh_from_db()
+
+
+def test_sans_reserve_is_refused_until_the_cnda_homologations_are_obtained(
+    django_capture_on_commit_callbacks,
+):
+    candidature = signed_candidature(cnda_pending=True)
+    seance, (member, *_) = open_seance_with(candidature)
+    inscription = seance.inscriptions.get()
+    with pytest.raises(ValidationError) as refused:
+        services.decision_record(inscription=inscription, actor=member, kind="sans_reserve",
+                                 text="Conforme au REM.", reserves=[])  # fmt: skip
+    assert "Homologations CNDA non obtenues (En cours actif au CNDA — preuve INS.01.02.01 " in (
+        " ".join(refused.value.message_dict["kind"])
+    )
+    assert not Decision.objects.exists()
+    # Delivered during the séance: the collège may now reference.
+    _cnda_certify(candidature, django_capture_on_commit_callbacks)
+    services.decision_record(inscription=inscription, actor=member, kind="sans_reserve",
+                             text="Conforme au REM.", reserves=[])  # fmt: skip
+    _close(seance, member, django_capture_on_commit_callbacks)
+    candidature.refresh_from_db()
+    assert candidature.state == S.REFERENCEE
+    assert Attestation.objects.filter(candidature=candidature).exists()
+
+
+def test_the_last_reserve_is_not_lifted_while_the_cnda_homologations_are_pending(
+    django_capture_on_commit_callbacks,
+):
+    candidature, decision = _reserved(
+        django_capture_on_commit_callbacks, count=1, cnda_pending=True
+    )
+    reserve = decision.reserves.get()
+    services.reserve_answer(reserve=reserve, actor=mandataire(candidature), comment="Corrigé.",
+                            uploads=[upload("c.pdf", samples.pdf_bytes())])  # fmt: skip
+    with pytest.raises(ValidationError, match="Dernière réserve.*Homologations CNDA non obtenues"):
+        services.reserve_lift(reserve=reserve, actor=candidature.instructeur)
+    reserve.refresh_from_db()
+    candidature.refresh_from_db()
+    assert (reserve.status, candidature.state) == (ReserveStatus.REPONSE_SOUMISE, S.LEVEE_SOUMISE)
+    _cnda_certify(candidature, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reserve_lift(reserve=reserve, actor=candidature.instructeur)
+    candidature.refresh_from_db()
+    assert candidature.state == S.REFERENCEE
+
+
+def test_a_sans_reserve_decision_whose_cnda_proof_no_longer_stands_is_carried_over(
+    django_capture_on_commit_callbacks,
+):
+    candidature = signed_candidature()
+    seance, (member, *_) = open_seance_with(candidature)
+    inscription = seance.inscriptions.get()
+    services.decision_record(inscription=inscription, actor=member, kind="sans_reserve",
+                             text="Conforme au REM.", reserves=[])  # fmt: skip
+    # A later check finds a virus in the homologation's proof before the séance closes.
+    Fichier.objects.filter(
+        depots__candidature=candidature, depots__preuve_attendue__identifier=CNDA_PROOF
+    ).update(status=FichierStatus.INFECTEE, virus_signature="Eicar-Test-Signature")
+    _close(seance, member, django_capture_on_commit_callbacks)
+    candidature.refresh_from_db()
+    assert candidature.state == S.CONVENTION_SIGNEE
+    assert not Attestation.objects.filter(candidature=candidature).exists()
+    inscription.refresh_from_db()
+    assert "Homologations CNDA non obtenues" in inscription.deferred_reason
+    carried = Inscription.objects.exclude(seance=seance).get(candidature=candidature)
+    assert carried.carried_over and carried.carried_over_reason == inscription.deferred_reason
+    transition = candidature.transitions.filter(name="carry_over").get()
+    assert transition.reason == inscription.deferred_reason
 
 
 # Attestation and déréférencement
@@ -446,7 +719,7 @@ def test_dereferencing_withdraws_the_attestation_with_its_reason(
     django_capture_on_commit_callbacks,
 ):
     candidature = signed_candidature()
-    seance, (member,) = open_seance_with(candidature)
+    seance, (member, *_) = open_seance_with(candidature)
     services.decision_record(inscription=seance.inscriptions.get(), actor=member,
                              kind="sans_reserve", text="Conforme.", reserves=[])  # fmt: skip
     _close(seance, member, django_capture_on_commit_callbacks)

@@ -1,8 +1,11 @@
-"""The public verification of an attestation: by its number, and of its PDF by its hash."""
+"""The public verification of an attestation: by its number, and of its PDF by its seal
+and its stored hash; the seal's certificate published."""
 
 import hashlib
+import re
 
 import pytest
+from asn1crypto import pem
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -10,8 +13,10 @@ from django.urls import reverse
 from candidatures.proof_kinds import MO
 from college import selectors, views_public
 from college.models import Attestation
+from segur_portal import demo_pki, seal
 from tests.college.test_registre import REASON, attestation_pdf, referenced, withdraw
 from tests.factories import CampagneFactory, EditeurFactory, ProfilFactory
+from tests.segur_portal import seal_samples
 
 pytestmark = pytest.mark.django_db
 
@@ -137,45 +142,103 @@ def test_verification_needs_no_login(client):
     assert _upload(client, attestation, pdf).status_code == 200
 
 
-# By the PDF's hash
+# By the PDF's seal and hash
+
+GENUINE = "Ce fichier est l’attestation délivrée par l’ANS : cachet du portail valide et empreinte identique"
+NOT_IT = "Ce fichier n’est pas l’attestation délivrée par l’ANS"
 
 
-def test_the_delivered_pdf_matches(client, hash_calls):
-    pdf = attestation_pdf()
+def _checks(content: str) -> dict[str, bool]:
+    """Each line of the result: its label, and whether it says « Vérifié »."""
+    lines = re.findall(
+        r'fr-badge--(success|error)">[^<]*</span>\s*<strong>([^<]+)</strong>', content
+    )
+    return {label: kind == "success" for kind, label in lines}
+
+
+def test_the_delivered_pdf_passes_every_check(client, hash_calls):
+    pdf = seal_samples.genuine_pdf()
     attestation = referenced(pdf=pdf)
 
     response = _upload(client, attestation, pdf)
     content = response.content.decode()
-    assert (
-        "Ce fichier est l’attestation délivrée par l’ANS (empreinte SHA-256 identique)" in content
-    )
-    assert "il a pu être modifié" not in content
+    assert GENUINE in content
+    assert NOT_IT not in content
+    assert _checks(content) == {
+        "Intégrité": True,
+        "Signataire": True,
+        "Horodatage": True,
+        "Modifications": True,
+        "Empreinte enregistrée": True,
+    }
+    assert demo_pki.SEAL_NAME in content and demo_pki.TSA_NAME in content
+    assert "Document de démonstration" in content
     assert hash_calls == [len(pdf)]
 
 
-def test_a_modified_pdf_does_not_match_and_both_hashes_are_shown(client):
-    pdf = attestation_pdf()
+def test_a_re_saved_pdf_is_told_apart(client):
+    pdf = seal_samples.genuine_pdf()
     attestation = referenced(pdf=pdf)
-    modified = attestation_pdf("Version 9.9.9")
+
+    content = _upload(client, attestation, seal_samples.resaved_pdf(pdf)).content.decode()
+    assert f"{NOT_IT} : il a pu être modifié ou contrefait" in content
+    checks = _checks(content)
+    assert (checks["Intégrité"], checks["Signataire"]) == (True, True)
+    assert (checks["Modifications"], checks["Empreinte enregistrée"]) == (False, False)
+    assert "a été modifié après son scellement" in content
+
+
+def test_a_forged_pdf_is_told_apart(client):
+    attestation = referenced(pdf=seal_samples.genuine_pdf())
+
+    content = _upload(client, attestation, seal_samples.forged_pdf()).content.decode()
+    assert f"{NOT_IT} : il a pu être modifié ou contrefait" in content
+    checks = _checks(content)
+    assert (checks["Signataire"], checks["Empreinte enregistrée"]) == (False, False)
+    assert checks["Intégrité"] and checks["Horodatage"]
+    assert "n’est pas le cachet du portail" in content
+
+
+def test_another_document_of_the_portal_is_not_this_attestation(client):
+    attestation = referenced(pdf=seal_samples.genuine_pdf())
+
+    content = _upload(client, attestation, seal_samples.genuine_pdf("Autre")).content.decode()
+    assert (
+        "Ce fichier porte le cachet du portail, mais ce n’est pas l’attestation délivrée" in content
+    )
+    assert _checks(content)["Empreinte enregistrée"] is False
+
+
+def test_a_modified_pdf_does_not_match_and_both_hashes_are_shown(client):
+    pdf = seal_samples.genuine_pdf()
+    attestation = referenced(pdf=pdf)
+    modified = seal_samples.plain_pdf("Version 9.9.9")
 
     response = _upload(client, attestation, modified)
     assert response.status_code == 200
     content = response.content.decode().replace("<wbr>", "")
-    assert (
-        "Ce fichier n’est pas l’attestation délivrée pour ce numéro : il a pu être modifié"
-        in content
-    )
+    assert f"{NOT_IT} : il a pu être modifié ou contrefait" in content
+    assert "Ce PDF ne porte aucun cachet électronique" in content
     assert hashlib.sha256(modified).hexdigest() in content
     assert hashlib.sha256(pdf).hexdigest() in content
 
 
+def test_a_stored_pdf_without_seal_matches_its_hash_but_not_its_seal(client):
+    pdf = seal_samples.plain_pdf()
+    attestation = referenced(pdf=pdf)
+
+    content = _upload(client, attestation, pdf).content.decode()
+    assert f"{NOT_IT} : son cachet ne se vérifie pas" in content
+    assert _checks(content) == {"Cachet électronique": False, "Empreinte enregistrée": True}
+
+
 def test_the_genuine_pdf_of_a_withdrawn_attestation_matches_but_is_no_longer_valid(client):
-    pdf = attestation_pdf()
+    pdf = seal_samples.genuine_pdf()
     attestation = referenced(pdf=pdf)
     withdraw(attestation)
 
     content = _upload(client, attestation, pdf).content.decode()
-    assert "empreinte SHA-256 identique" in content
+    assert GENUINE in content
     assert "Elle n’est cependant plus valide" in content
 
 
@@ -252,4 +315,25 @@ def test_the_file_check_needs_the_csrf_token():
         },
     )
     assert response.status_code == 200
-    assert "empreinte SHA-256 identique" in response.content.decode()
+    assert "Empreinte enregistrée" in response.content.decode()
+
+
+# The seal's certificate, published
+
+
+def test_the_seal_certificate_is_published_without_login(client):
+    response = client.get(reverse("verifier:certificat"))
+    assert response.status_code == 200
+    content = response.content.decode().replace("<wbr>", "")
+    certificate = seal.seal_certificate()
+    assert demo_pki.SEAL_NAME in content and demo_pki.CA_NAME in content
+    assert hashlib.sha256(certificate.dump()).hexdigest() in content
+    assert "Portail de démonstration" in content
+
+    cachet = client.get(reverse("verifier:certificat_cachet"))
+    assert cachet["Content-Disposition"] == 'attachment; filename="cachet-portail-segur.pem"'
+    _, _, der = pem.unarmor(cachet.content)
+    assert der == certificate.dump()
+
+    roots = client.get(reverse("verifier:certificat_racines"))
+    assert roots.content == demo_pki.demo_pki().ca_path.read_bytes()

@@ -1,13 +1,17 @@
 """Phase 3 through the views: rights per request and per object, errors at their field."""
 
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from candidatures.enums import CandidatureState
 from candidatures.models import CguAcceptance
 from candidatures.services.onboarding import current_cgu
 from college import services
-from college.models import Convention, Decision, Reserve
+from college.models import Convention, Decision, Reserve, Seance
 from tests.college.phase3 import mandataire, open_seance_with, signed_candidature
 from tests.college.phase3 import validated_candidature as validated
 from tests.factories import TEST_PASSWORD, UserFactory, company_user
@@ -82,7 +86,7 @@ def test_college_pages_are_for_the_agency(client):
 
 def test_a_seance_is_held_from_its_page(client, django_capture_on_commit_callbacks):
     candidature = signed_candidature()
-    seance, (member,) = open_seance_with(candidature)
+    seance, (member, *_) = open_seance_with(candidature)
     client.force_login(member)
     url = reverse("college:seance", args=[seance.pk])
     page = client.get(url).content.decode()
@@ -131,7 +135,7 @@ def test_a_reserve_is_answered_from_the_candidature_page(
     client, django_capture_on_commit_callbacks
 ):
     candidature = signed_candidature()
-    seance, (member,) = open_seance_with(candidature)
+    seance, (member, *_) = open_seance_with(candidature)
     services.decision_record(
         inscription=seance.inscriptions.get(), actor=member, kind="reserves_non_bloquantes",
         text="À corriger.", reserves=[services.ReserveInput("Afficher l’INS", ["INS.01"])],
@@ -171,7 +175,7 @@ def test_a_reserve_is_answered_from_the_candidature_page(
 
 def test_another_company_gets_404_on_a_reserve(client):
     candidature = signed_candidature()
-    seance, (member,) = open_seance_with(candidature)
+    seance, (member, *_) = open_seance_with(candidature)
     services.decision_record(
         inscription=seance.inscriptions.get(), actor=member, kind="reserves_non_bloquantes",
         text="À corriger.", reserves=[services.ReserveInput("Afficher l’INS", [])],
@@ -204,7 +208,7 @@ def test_a_dereferencing_without_reason_keeps_the_page_and_says_why(
     client, django_capture_on_commit_callbacks
 ):
     candidature = signed_candidature()
-    seance, (member,) = open_seance_with(candidature)
+    seance, (member, *_) = open_seance_with(candidature)
     services.decision_record(inscription=seance.inscriptions.get(), actor=member,
                              kind="sans_reserve", text="Conforme.", reserves=[])  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
@@ -218,3 +222,134 @@ def test_a_dereferencing_without_reason_keeps_the_page_and_says_why(
     assert '<details class="fr-mt-2w" open><summary>Déréférencer ce logiciel' in content
     candidature.refresh_from_db()
     assert candidature.state == S.REFERENCEE
+
+
+def test_the_agenda_and_the_decision_form_say_the_cnda_homologations_are_pending(client):
+    pending, obtained = signed_candidature(cnda_pending=True), signed_candidature()
+    seance, (member, *_) = open_seance_with(pending, obtained)
+    client.force_login(member)
+    url = reverse("college:seance", args=[seance.pk])
+    page = client.get(url).content.decode()
+    assert page.count("Homologations CNDA : ") == 2
+    assert "non obtenues</span> En cours actif au CNDA — preuve INS.01.02.01 manquante" in page
+    assert "obtenues</span> Certifiées — preuve acceptée." in page
+    inscription = seance.inscriptions.get(candidature=pending)
+    # The hint at the decision field, before anyone tries.
+    assert (
+        f'id="id_decision-{inscription.pk}-kind_helptext">Référencement sans réserve impossible.'
+        in page
+    )
+    response = client.post(
+        reverse("college:decision", args=[inscription.pk]),
+        {
+            f"decision-{inscription.pk}-kind": "sans_reserve",
+            f"decision-{inscription.pk}-text": "Conforme au REM.",
+            f"reserves-{inscription.pk}-TOTAL_FORMS": "0",
+            f"reserves-{inscription.pk}-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 400
+    content = response.content.decode()
+    error = content[content.index(f'id="id_decision-{inscription.pk}-kind-desc-error"') :]
+    assert "Homologations CNDA non obtenues" in error[:1500]
+    assert "Conforme au REM." in content  # what was typed is kept
+    assert not Decision.objects.exists()
+
+
+def test_the_seance_page_shows_the_quorum_and_names_what_the_closing_makes_final(client):
+    decided, undecided, conflicted = (signed_candidature() for _ in range(3))
+    seance, (member, other) = open_seance_with(decided, undecided, conflicted, members=2)
+    by = {i.candidature_id: i for i in seance.inscriptions.all()}
+    services.decision_record(inscription=by[decided.pk], actor=member, kind="sans_reserve",
+                             text="Conforme.", reserves=[])  # fmt: skip
+    services.conflict_declare(inscription=by[conflicted.pk], actor=other)
+    client.force_login(member)
+    page = client.get(reverse("college:seance", args=[seance.pk])).content.decode()
+    assert "Quorum : 2 membres présents sans conflit d’intérêts pour chaque décision" in page
+    assert page.count("Membres présents sans conflit d’intérêts : 2 (quorum : 2).") == 2
+    assert "Membres présents sans conflit d’intérêts : 1 (quorum : 2)." in page
+    # No decision form where the quorum is not reached: why, instead.
+    conflicted_item = page[page.index(f'id="inscription-{by[conflicted.pk].pk}"') :]
+    assert "Quorum non atteint : 1 membre présent sans conflit" in conflicted_item
+    assert f'action="/college/inscriptions/{by[conflicted.pk].pk}/decision/"' not in page
+    # The confirmation names each outcome; the button still posts without script.
+    modal = page[page.index('<dialog id="confirmer-cloture"') :]
+    assert f"{decided.reference} — {decided.nom_commercial}" in modal
+    assert "Référencement attribué sans réserve — notifiée à l’éditeur ; attestation" in modal
+    assert f"{undecided.reference} — " in modal and "Non examinée en séance du" in modal
+    assert "Quorum non atteint en séance du " in modal
+    assert 'form="clore-seance"' in modal
+    assert '<form method="post" action="/college/seances/' in page
+    assert 'id="clore-seance"' in page and 'data-confirm="confirmer-cloture"' in page
+
+
+def test_a_closed_seance_and_the_candidature_say_why_it_was_carried_over(
+    client, django_capture_on_commit_callbacks
+):
+    candidature = signed_candidature()
+    seance, (member, other) = open_seance_with(candidature, members=2)
+    services.seance_presence_set(seance=seance, actor=member, user_id=other.pk, present=False)
+    client.force_login(member)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("college:seance_close", args=[seance.pk]), follow=True)
+    content = response.content.decode()
+    assert "1 candidature(s) reportée(s) à la séance suivante, avec le motif." in content
+    assert "Reportée à la séance suivante : Quorum non atteint en séance du " in content
+    client.force_login(mandataire(candidature))
+    detail = client.get(reverse("candidatures:detail", args=[candidature.pk])).content.decode()
+    assert "(reportée d’une séance précédente : Quorum non atteint en séance du " in detail
+
+
+def _seance_page_queries(client, count: int) -> int:
+    seance, (member, *_) = open_seance_with(*(signed_candidature() for _ in range(count)))
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("college:seance", args=[seance.pk])).status_code == 200
+    # One séance a day: this one moves away for the next measure.
+    Seance.objects.filter(pk=seance.pk).update(date=seance.date - timedelta(days=count))
+    return len(captured)
+
+
+def test_the_seance_page_runs_a_fixed_number_of_queries(client):
+    assert _seance_page_queries(client, 1) == _seance_page_queries(client, 3)
+
+
+def _decision_post(inscription, kind, text, rows):
+    data = {
+        f"decision-{inscription.pk}-kind": kind,
+        f"decision-{inscription.pk}-text": text,
+        f"reserves-{inscription.pk}-TOTAL_FORMS": str(len(rows)),
+        f"reserves-{inscription.pk}-INITIAL_FORMS": str(len(rows)),
+    }
+    for index, (reserve, exigences) in enumerate(rows):
+        data[f"reserves-{inscription.pk}-{index}-text"] = reserve
+        data[f"reserves-{inscription.pk}-{index}-exigences"] = exigences
+    return data
+
+
+def test_a_reserve_text_is_required_never_labelled_optional(client):
+    candidature = signed_candidature()
+    seance, (member, *_) = open_seance_with(candidature)
+    inscription = seance.inscriptions.get()
+    client.force_login(member)
+    page = client.get(reverse("college:seance", args=[seance.pk])).content.decode()
+    label = f'<label for="id_reserves-{inscription.pk}-0-text" class="fr-label">'
+    assert page.count(label) == 1
+    text_label = page[page.index(label) + len(label) :].split("</label>")[0]
+    assert text_label.split()[0] == "Réserve" and "Optionnel" not in text_label
+    assert "Exigences concernées\xa0(Optionnel)" in page  # that one may stay empty
+    url = reverse("college:decision", args=[inscription.pk])
+    refused = client.post(
+        url, _decision_post(inscription, "reserves_non_bloquantes", "À corriger.", [("", "INS.01")])
+    )
+    assert refused.status_code == 400
+    assert "Écrivez le texte de la réserve, ou videz la ligne." in refused.content.decode()
+    # Recorded, then a row emptied: that réserve is removed, the other kept.
+    rows = [("Afficher l’INS.", "INS.01"), ("Chiffrer.", "SSI.07")]
+    client.post(url, _decision_post(inscription, "reserves_non_bloquantes", "À corriger.", rows))
+    rows[0] = ("", "")
+    response = client.post(
+        url, _decision_post(inscription, "reserves_non_bloquantes", "À corriger.", rows)
+    )
+    assert response.status_code == 302
+    assert list(Reserve.objects.values_list("text", flat=True)) == ["Chiffrer."]

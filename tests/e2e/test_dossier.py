@@ -12,8 +12,11 @@ from candidatures.enums import CandidatureState
 from candidatures.models import CguAcceptance
 from candidatures.proof_kinds import MO
 from candidatures.services.onboarding import current_cgu
+from preuves.depot import dossier
 from preuves.models import DossierSoumission, Fichier
+from tests.e2e.axe import assert_no_serious_axe_violations
 from tests.e2e.conftest import login, screenshot
+from tests.e2e.dossier_steps import proof_block, send_proof
 from tests.factories import TEST_PASSWORD, UserFactory, company_user
 from tests.preuves import corpus
 from tests.preuves.dossiers import eligible_candidature
@@ -30,13 +33,7 @@ def _logout(page):
 
 
 def _item(page, identifier: str):
-    return page.locator("[data-item]", has_text=identifier)
-
-
-def _send(page, identifier: str, *paths):
-    item = _item(page, identifier)
-    item.locator("input[type=file]").set_input_files([str(path) for path in paths])
-    item.get_by_role("button", name="Envoyer").click()
+    return page.locator(f'[data-item][data-identifier="{identifier}"]')
 
 
 @pytest.fixture
@@ -76,7 +73,7 @@ def test_deposit_submit_and_instruct_a_dossier(page, celery_worker, stored_files
         "Network.emulateNetworkConditions",
         {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": MO},
     )
-    _send(page, "INS.01.01.01", video)
+    send_proof(page, "INS.01.01.01", video)
     expect(_item(page, "INS.01.01.01").locator("[data-progress-label]")).to_have_text(
         re.compile(r"Envoi : \d+ % — [\d,]+ Mo sur 3 Mo")
     )
@@ -92,7 +89,7 @@ def test_deposit_submit_and_instruct_a_dossier(page, celery_worker, stored_files
     expect(page.get_by_text("1 / 5 preuves fournies")).to_be_visible()  # no reload
 
     # A program named .png is refused, with the reason.
-    _send(page, "INS.01.01.01", disguised)
+    send_proof(page, "INS.01.01.01", disguised)
     refused = _item(page, "INS.01.01.01").locator("li", has_text="capture.png")
     expect(refused).to_contain_text(
         "le contenu du fichier est de type application/vnd.microsoft.portable-executable "
@@ -104,10 +101,10 @@ def test_deposit_submit_and_instruct_a_dossier(page, celery_worker, stored_files
     expect(_item(page, "INS.01.01.01").get_by_text("capture.png")).to_have_count(0)
 
     # The rest of the dossier: a PDF, a log, a link, a capture.
-    _send(page, "INS.01.02.01", justificatif)
-    _send(page, "INS.01.01.02", log)
-    _send(page, "SSI.07", capture)
-    gazelle = _item(page, "GAZ.05.01.01")
+    send_proof(page, "INS.01.02.01", justificatif)
+    send_proof(page, "INS.01.01.02", log)
+    send_proof(page, "SSI.07", capture)
+    gazelle = proof_block(page, "GAZ.05.01.01")
     gazelle.get_by_label("Ou le lien https vers le rapport").fill(
         "https://gazelle.services.esante.gouv.fr/rapport/4242"
     )
@@ -118,7 +115,9 @@ def test_deposit_submit_and_instruct_a_dossier(page, celery_worker, stored_files
         )
     expect(page.get_by_text("5 / 5 preuves fournies")).to_be_visible()
     screenshot(page, "dossier-complete")
+    assert_no_serious_axe_violations(page)
     page.get_by_role("button", name="Soumettre le dossier de preuves complet").click()
+    page.get_by_role("button", name="Soumettre définitivement le dossier").click()
     expect(page.get_by_role("status")).to_contain_text("Dossier de preuves complet soumis")
     wait_for(lambda: DossierSoumission.objects.filter(receipt__isnull=False).exists())
     page.reload()
@@ -147,10 +146,12 @@ def test_deposit_submit_and_instruct_a_dossier(page, celery_worker, stored_files
     # The editor adds a video there, and answers.
     login(page, editor.email, TEST_PASSWORD)
     page.goto(f"/candidatures/{candidature.pk}/preuves/")
-    expect(_item(page, "GAZ.05.01.01").get_by_role("button", name="Envoyer")).to_have_count(0)
+    # Under instruction the checklist lists only what the complément reopened.
+    expect(page.locator("#ligne-" + _item_key(candidature, "GAZ.05.01.01"))).to_have_count(0)
+    expect(page.get_by_role("link", name="Voir INS.01.01.01")).to_be_visible()
     insi = tmp_path / "recuperation-insi.mp4"
     insi.write_bytes(corpus.mp4_bytes())
-    _send(page, "INS.01.01.01", insi)
+    send_proof(page, "INS.01.01.01", insi)
     expect(
         _item(page, "INS.01.01.01").locator("li", has_text="recuperation-insi.mp4")
     ).to_contain_text("Acceptée", timeout=LIVE)
@@ -170,9 +171,14 @@ def test_deposit_submit_and_instruct_a_dossier(page, celery_worker, stored_files
         expect(page.get_by_role("status")).to_contain_text("Verdict enregistré")
     screenshot(page, "dossier-instruction")
     page.get_by_role("button", name="Clore l’instruction : preuves validées").click()
+    page.get_by_role("button", name="Clore définitivement l’instruction").click()
     expect(page.get_by_role("status")).to_contain_text("Instruction close")
     candidature.refresh_from_db()
     assert candidature.state == CandidatureState.PREUVES_VALIDEES
+
+
+def _item_key(candidature, identifier: str) -> str:
+    return next(item.key for item in dossier(candidature).items if item.identifier == identifier)
 
 
 def _exigence_pk(candidature, identifier: str) -> int:

@@ -62,7 +62,7 @@ def test_phase_1_from_the_cgu_to_an_eligible_candidature(page, tmp_path: Path):
     page.goto(f"/candidatures/{candidature.pk}/")
     expect(page.get_by_role("heading", name="L’ANS attend votre réponse")).to_be_visible()
     expect(
-        page.get_by_text(re.compile("jours ouvrés restants — échéance le")).first
+        page.get_by_text(re.compile("jours ouvrés restants — jusqu’au .* inclus")).first
     ).to_be_visible()
     screenshot(page, "phase1-sollicitation")
     page.get_by_label("Message").fill("La version technique est bien 4.2.1.")

@@ -6,13 +6,14 @@ from playwright.sync_api import expect
 from tests.college.test_registre import REASON, attestation_pdf, referenced, withdraw
 from tests.e2e.conftest import screenshot
 from tests.factories import CampagneFactory, EditeurFactory, ProfilFactory
+from tests.segur_portal import seal_samples
 
 
 def test_a_visitor_checks_an_attestation_from_the_registry(page, tmp_path):
     ville = CampagneFactory(dsr__code="MDV-LGC-Va2", dsr__title="Logiciel de gestion de cabinet")
     hopital = CampagneFactory(dsr__code="HOP-DPI-Va2", dsr__title="Dossier patient informatisé")
     teleconsultation = ProfilFactory(dsr=ville.dsr, name="Téléconsultation")
-    pdf = attestation_pdf("MédiCab 7.2.1")
+    pdf = seal_samples.genuine_pdf("MédiCab 7.2.1")
     referenced(
         numero="SEGUR-MDV-LGC-VA2-2026-00042",
         campagne=ville,
@@ -45,13 +46,16 @@ def test_a_visitor_checks_an_attestation_from_the_registry(page, tmp_path):
     page.goto("/registre/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Logiciels référencés")
     table = page.get_by_role("table")
-    expect(table.get_by_role("row")).to_have_count(3)
-    expect(table).not_to_contain_text("VieuxCab")
+    # The withdrawn referencing stays, last, with its date and reason.
+    expect(table.get_by_role("row")).to_have_count(4)
+    withdrawn_row = table.get_by_role("row").filter(has_text="VieuxCab")
+    expect(withdrawn_row).to_contain_text("Déréférencé le 15 avril 2026")
+    expect(withdrawn_row).to_contain_text(REASON)
     screenshot(page, "registre-liste")
 
     page.get_by_label("DSR").select_option("MDV-LGC-Va2")
     page.get_by_role("button", name="Filtrer").click()
-    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table.get_by_role("row")).to_have_count(3)
     expect(table).to_contain_text("Général, Téléconsultation")
     expect(table).not_to_contain_text("DPI Horizon")
     screenshot(page, "registre-filtre-dsr")
@@ -66,14 +70,15 @@ def test_a_visitor_checks_an_attestation_from_the_registry(page, tmp_path):
     page.get_by_label("Fichier PDF de l’attestation").set_input_files(str(genuine))
     page.get_by_role("button", name="Vérifier le fichier").click()
     expect(page.get_by_role("status")).to_contain_text(
-        "Ce fichier est l’attestation délivrée par l’ANS (empreinte SHA-256 identique)"
+        "Ce fichier est l’attestation délivrée par l’ANS : cachet du portail valide et "
+        "empreinte identique"
     )
     screenshot(page, "verifier-fichier-identique")
 
     page.get_by_label("Fichier PDF de l’attestation").set_input_files(str(forged))
     page.get_by_role("button", name="Vérifier le fichier").click()
     expect(page.get_by_role("alert")).to_contain_text(
-        "Ce fichier n’est pas l’attestation délivrée pour ce numéro : il a pu être modifié"
+        "Ce fichier n’est pas l’attestation délivrée par l’ANS : il a pu être modifié"
     )
     screenshot(page, "verifier-fichier-modifie")
 

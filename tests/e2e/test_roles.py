@@ -10,15 +10,20 @@ from tests.e2e.conftest import login, screenshot
 REF = "Référentiel"
 QUEUE = "File d’instruction"
 SEANCES = "Séances du collège"
-ADMIN_MENU = ["Tableau de bord", QUEUE, SEANCES, "Gestion du référentiel", REF, "Administration"]
-EDITOR_MENU = ["Tableau de bord", "Mes candidatures", "Mon entreprise", REF]
+INBOX = "Support des éditeurs"
+AGENCY = ["Candidatures", "Statistiques"]
+ADMIN_MENU = [
+    "Tableau de bord", QUEUE, *AGENCY, INBOX, SEANCES, "Gestion du référentiel", REF,
+    "Administration",
+]  # fmt: skip
+EDITOR_MENU = ["Tableau de bord", "Mes candidatures", "Mon entreprise", "Support", REF]
 ROLES = [
     # email, dashboard heading, menu entries
     ("editeur@demo.segur.fr", "Tableau de bord", EDITOR_MENU),
     (
         "instructeur@demo.segur.fr",
         "Tableau de bord — instruction",
-        ["Tableau de bord", QUEUE, SEANCES, REF],
+        ["Tableau de bord", QUEUE, *AGENCY, INBOX, SEANCES, REF],
     ),
     (
         "college@demo.segur.fr",

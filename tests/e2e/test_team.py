@@ -50,6 +50,12 @@ def test_mandataire_invites_a_colleague_who_joins_then_is_removed(page, browser,
     colleague.get_by_label(re.compile(r"^\s*Mot de passe")).fill("un-mot-de-passe-solide")
     colleague.get_by_label("Confirmation du mot de passe").fill("un-mot-de-passe-solide")
     colleague.get_by_role("button", name="Créer mon compte").click()
+    # The link opened the account; the password signs in.
+    expect(colleague.locator(".fr-alert--success")).to_contain_text(
+        "Connectez-vous avec votre adresse et le mot de passe choisi"
+    )
+    expect(colleague).to_have_url(re.compile(r"/connexion/"))
+    login(colleague, "jeanne@exemple.fr", "un-mot-de-passe-solide")
     expect(colleague.get_by_role("heading", level=1)).to_have_text("Tableau de bord")
     expect(colleague.get_by_text("Logiciels Santé SA").first).to_be_visible()
     screenshot(colleague, "team-colleague-dashboard")

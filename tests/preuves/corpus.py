@@ -104,8 +104,12 @@ def avi_bytes() -> bytes:
 
 @cache
 def flv_bytes() -> bytes:
-    """video/x-flv: an FLV header (version 1, audio and video) and the first tag size."""
-    return b"FLV" + struct.pack(">BBI", 1, 0x05, 9) + struct.pack(">I", 0)
+    """video/x-flv: an FLV header (version 1, audio and video) and one video tag."""
+    header = b"FLV" + struct.pack(">BBI", 1, 0x05, 9) + struct.pack(">I", 0)
+    # One video tag: a key frame of AVC, its sequence header (5 bytes of data).
+    data = b"\x17\x00\x00\x00\x00"
+    tag = struct.pack(">B", 9) + len(data).to_bytes(3, "big") + bytes(4) + bytes(3) + data
+    return header + tag + struct.pack(">I", len(tag))
 
 
 @cache

@@ -1,13 +1,23 @@
 """Eligible candidatures with a real REM behind them, for deposit and instruction tests."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from candidatures.services.referentiel import rem_version_import, rem_version_publish
 from preuves.depot import dossier
 from preuves.enums import FichierStatus
 from preuves.models import Depot
 from tests.candidatures.sheets import Row, rem_csv
-from tests.factories import CandidatureFactory, DsrFactory, UserFactory, company_user
+from tests.factories import (
+    CampagneFactory,
+    CandidatureFactory,
+    DsrFactory,
+    UserFactory,
+    company_user,
+)
 from tests.preuves.factories import FichierFactory
 
 
@@ -63,6 +73,37 @@ def eligible_candidature(**kwargs):
     return CandidatureFactory(
         eligible=True,
         campagne__dsr=version.dsr,
+        rem_version=version,
+        cnda_homologation="certifie",
+        **kwargs,
+    )
+
+
+DRIMBOX_REM = (
+    Path(settings.BASE_DIR) / "fixtures" / "rem" / "ans_rem_va2_drimbox_prepub_exigences.csv"
+)
+# The real DRIMbox REM with the Général profile only: 189 requirements, 202 expected
+# proofs (157 without a listed proof), as the issue measured it.
+DRIMBOX_EXPECTED = 202
+
+
+def drimbox_candidature(**kwargs):
+    """An eligible candidature on the real DRIMbox REM (RAD-DRIMBOX-Va2), published."""
+    from candidatures.models import Dsr, RemVersion
+
+    call_command("loaddata", Path(settings.BASE_DIR) / "fixtures" / "referentiel.json", verbosity=0)
+    dsr = Dsr.objects.get(code="RAD-DRIMBOX-Va2")
+    version = RemVersion.objects.filter(dsr=dsr, status="published").first()
+    if version is None:
+        admin = UserFactory(admin=True)
+        with DRIMBOX_REM.open("rb") as handle:
+            version = rem_version_import(
+                dsr=dsr, file=handle, filename=DRIMBOX_REM.name, label="IT4", actor=admin
+            ).version
+        version = rem_version_publish(version=version, actor=admin)
+    return CandidatureFactory(
+        eligible=True,
+        campagne=CampagneFactory(dsr=dsr),
         rem_version=version,
         cnda_homologation="certifie",
         **kwargs,

@@ -52,7 +52,7 @@ def test_dossier_adds_the_wave_1_perimetre_when_the_declarations_call_for_it():
 def test_dossier_runs_a_fixed_number_of_queries(django_assert_num_queries):
     small = eligible_candidature()
     deposit_everything(small)
-    with django_assert_num_queries(6) as small_queries:
+    with django_assert_num_queries(5) as small_queries:
         len(services.dossier(small).items)
     from tests.candidatures.sheets import Row
     from tests.preuves.dossiers import published_rem

@@ -8,11 +8,18 @@ from tests.preuves.factories import FichierFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("role", ["instructeur", "college", "admin"])
-def test_the_agency_accesses_every_file(role):
+@pytest.mark.parametrize("role", ["instructeur", "admin"])
+def test_the_agents_running_the_procedure_access_every_file(role):
     agent = UserFactory(**{role: True})
     assert can_access_fichier(agent, FichierFactory())
     assert can_access_fichier(agent, FichierFactory(agency=True))
+
+
+def test_the_college_accesses_no_file_outside_a_judged_dossier():
+    # tests/security/test_college_reads.py shows what it reads.
+    member = UserFactory(college=True)
+    assert not can_access_fichier(member, FichierFactory())
+    assert not can_access_fichier(member, FichierFactory(agency=True))
 
 
 @pytest.mark.parametrize("company_role", ["mandataire", "representant", "salarie"])

@@ -65,7 +65,8 @@ def test_download_of_an_undecided_or_refused_file_is_typed_octet_stream(client, 
     assert body == samples.pdf_bytes()
 
 
-@pytest.mark.parametrize("role", ["instructeur", "college", "admin"])
+# The collège downloads only what a judged dossier holds: tests/security/test_college_reads.py.
+@pytest.mark.parametrize("role", ["instructeur", "admin"])
 def test_download_by_the_agency(client, role):
     fichier = FichierFactory(refused=True)
     agent = UserFactory(**{role: True})

@@ -272,31 +272,50 @@ def test_deadlines_refuse_non_positive_counts(deadline, count):
 # Display
 
 
-def test_due_display_end_of_day_reads_23_59():
-    assert due_display(utc(2026, 12, 11, 23)) == "vendredi 11 décembre 2026 à 23:59"
-    assert due_display(paris(2026, 12, 12)) == "vendredi 11 décembre 2026 à 23:59"
-    assert due_display(utc(2026, 8, 17, 22)) == "lundi 17 août 2026 à 23:59"
+def test_due_display_end_of_day_reads_the_day_inclusive():
+    assert due_display(utc(2026, 12, 11, 23)) == "jusqu’au vendredi 11 décembre 2026 inclus"
+    assert due_display(paris(2026, 12, 12)) == "jusqu’au vendredi 11 décembre 2026 inclus"
+    assert due_display(utc(2026, 8, 17, 22)) == "jusqu’au lundi 17 août 2026 inclus"
 
 
 def test_due_display_hour_deadline_reads_exact_time():
-    assert due_display(utc(2026, 12, 8, 15)) == "mardi 8 décembre 2026 à 16:00"
+    assert due_display(utc(2026, 12, 8, 15)) == "jusqu’au mardi 8 décembre 2026 à 16:00"
 
 
 def test_due_display_drops_seconds():
     assert due_display(utc(2026, 12, 8, 15) + timedelta(seconds=45)) == (
-        "mardi 8 décembre 2026 à 16:00"
+        "jusqu’au mardi 8 décembre 2026 à 16:00"
     )
 
 
 def test_due_display_first_of_month_and_year_end():
-    assert due_display(utc(2026, 12, 1, 23)) == "mardi 1er décembre 2026 à 23:59"
-    assert due_display(utc(2027, 2, 1, 23)) == "lundi 1er février 2027 à 23:59"
-    assert due_display(utc(2026, 12, 31, 23)) == "jeudi 31 décembre 2026 à 23:59"
+    assert due_display(utc(2026, 12, 1, 23)) == "jusqu’au mardi 1er décembre 2026 inclus"
+    assert due_display(utc(2027, 2, 1, 23)) == "jusqu’au lundi 1er février 2027 inclus"
+    assert due_display(utc(2026, 12, 31, 23)) == "jusqu’au jeudi 31 décembre 2026 inclus"
 
 
-def test_due_display_hour_deadline_at_midnight_reads_as_the_day_before():
+def test_due_display_hour_deadline_at_midnight_reads_as_the_day_before_inclusive():
     due_at = deadline_after_hours(paris(2026, 12, 7), 24)
-    assert due_display(due_at) == "lundi 7 décembre 2026 à 23:59"
+    assert due_display(due_at) == "jusqu’au lundi 7 décembre 2026 inclus"
+
+
+def test_due_display_jalons_as_entered():
+    # Jalons are entered at 23:59 Paris (end of day) and J2 at 14:00.
+    assert due_display(paris(2026, 12, 9, 23, 59)) == "jusqu’au mercredi 9 décembre 2026 inclus"
+    assert due_display(paris(2027, 1, 4, 14)) == "jusqu’au lundi 4 janvier 2027 à 14:00"
+    # Winter and summer time alike: the Paris day, never the UTC one.
+    assert due_display(paris(2026, 7, 15, 23, 59)) == "jusqu’au mercredi 15 juillet 2026 inclus"
+    assert due_display(utc(2026, 7, 15, 22)) == "jusqu’au mercredi 15 juillet 2026 inclus"
+
+
+def test_the_echeance_filter_reads_like_the_pages_and_emails():
+    from django.template import Context, Template
+
+    rendered = Template("{% load echeances %}Répondez {{ due|echeance }}.").render(
+        Context({"due": utc(2026, 12, 11, 23)})
+    )
+    assert rendered == "Répondez jusqu’au vendredi 11 décembre 2026 inclus."
+    assert Template("{% load echeances %}{{ none|echeance }}").render(Context({})) == ""
 
 
 def test_due_display_refuses_naive_datetime():
@@ -310,27 +329,27 @@ SPEC_DUE_AT = utc(2026, 12, 11, 23)  # Friday 4 December 2026 16:00 + 5 working 
 def test_remaining_display_working_days_midway():
     assert remaining_display(
         due_at=SPEC_DUE_AT, now=paris(2026, 12, 9, 10), unit="working_days"
-    ) == ("3 jours ouvrés restants — échéance le vendredi 11 décembre 2026 à 23:59")
+    ) == ("3 jours ouvrés restants — jusqu’au vendredi 11 décembre 2026 inclus")
 
 
 def test_remaining_display_working_days_first_day():
     assert remaining_display(
         due_at=SPEC_DUE_AT, now=paris(2026, 12, 7, 8), unit="working_days"
-    ) == ("5 jours ouvrés restants — échéance le vendredi 11 décembre 2026 à 23:59")
+    ) == ("5 jours ouvrés restants — jusqu’au vendredi 11 décembre 2026 inclus")
     assert remaining_display(
         due_at=SPEC_DUE_AT, now=paris(2026, 12, 5, 10), unit="working_days"
-    ) == ("5 jours ouvrés restants — échéance le vendredi 11 décembre 2026 à 23:59")
+    ) == ("5 jours ouvrés restants — jusqu’au vendredi 11 décembre 2026 inclus")
 
 
 def test_remaining_display_working_days_counts_the_rest_of_the_event_day():
     # The rule counts today when it is a working day, the day of the event included.
     assert remaining_display(
         due_at=SPEC_DUE_AT, now=paris(2026, 12, 4, 16), unit="working_days"
-    ) == ("6 jours ouvrés restants — échéance le vendredi 11 décembre 2026 à 23:59")
+    ) == ("6 jours ouvrés restants — jusqu’au vendredi 11 décembre 2026 inclus")
 
 
 def test_remaining_display_working_days_last_day_singular():
-    expected = "1 jour ouvré restant — échéance le vendredi 11 décembre 2026 à 23:59"
+    expected = "1 jour ouvré restant — jusqu’au vendredi 11 décembre 2026 inclus"
     now = paris(2026, 12, 11, 8)
     assert remaining_display(due_at=SPEC_DUE_AT, now=now, unit="working_days") == expected
     last_instant = SPEC_DUE_AT - timedelta(microseconds=1)
@@ -339,14 +358,14 @@ def test_remaining_display_working_days_last_day_singular():
 
 @pytest.mark.parametrize("unit", ["hours", "working_days", "calendar_days"])
 def test_remaining_display_past_due(unit):
-    expected = "Échéance dépassée depuis le vendredi 11 décembre 2026 à 23:59"
+    expected = "Délai expiré (il courait jusqu’au vendredi 11 décembre 2026 inclus)"
     assert remaining_display(due_at=SPEC_DUE_AT, now=SPEC_DUE_AT, unit=unit) == expected
     assert remaining_display(due_at=SPEC_DUE_AT, now=paris(2026, 12, 14, 9), unit=unit) == expected
 
 
 def test_remaining_display_hours_rounds_up():
     due_at = utc(2026, 12, 8, 15)
-    suffix = " — échéance le mardi 8 décembre 2026 à 16:00"
+    suffix = " — jusqu’au mardi 8 décembre 2026 à 16:00"
     assert remaining_display(due_at=due_at, now=paris(2026, 12, 7, 17), unit="hours") == (
         "23 heures restantes" + suffix
     )
@@ -363,7 +382,7 @@ def test_remaining_display_hours_rounds_up():
 
 def test_remaining_display_calendar_days_inclusive():
     due_at = utc(2026, 8, 17, 22)
-    suffix = " — échéance le lundi 17 août 2026 à 23:59"
+    suffix = " — jusqu’au lundi 17 août 2026 inclus"
     assert remaining_display(due_at=due_at, now=paris(2026, 8, 6, 10), unit="calendar_days") == (
         "12 jours restants" + suffix
     )
@@ -640,7 +659,7 @@ def test_remaining_display_does_not_count_the_day_of_the_event():
     due = deadline_after_working_days(opened, 5)
     evening = datetime(2026, 12, 4, 20, 0, tzinfo=PARIS)
     assert remaining_display(due_at=due, now=evening, unit="working_days", counted_from=opened) == (
-        "5 jours ouvrés restants — échéance le vendredi 11 décembre 2026 à 23:59"
+        "5 jours ouvrés restants — jusqu’au vendredi 11 décembre 2026 inclus"
     )
     wednesday = datetime(2026, 12, 9, 10, 0, tzinfo=PARIS)
     assert remaining_display(

@@ -15,17 +15,20 @@ def test_seed_demo_refuses_when_debug_is_off(settings):
     assert not User.objects.exists()
 
 
-def test_seed_demo_creates_the_four_accounts_once(settings, capsys):
+def test_seed_demo_creates_the_accounts_once(settings, capsys):
     settings.DEBUG = True
     call_command("seed_demo")
     call_command("seed_demo")
     # The demo accounts, plus a user of another demo company who has no password.
-    assert User.objects.filter(email__endswith="@demo.segur.fr").count() == 4
+    assert User.objects.filter(email__endswith="@demo.segur.fr").count() == 6
     roles = dict(User.objects.filter(email__endswith="@demo.segur.fr").values_list("email", "role"))
     assert roles == {
         "admin@demo.segur.fr": Role.ADMIN,
         "instructeur@demo.segur.fr": Role.INSTRUCTEUR,
         "college@demo.segur.fr": Role.COLLEGE,
+        # Three members: a séance reaches its quorum of two with one away.
+        "college2@demo.segur.fr": Role.COLLEGE,
+        "college3@demo.segur.fr": Role.COLLEGE,
         "editeur@demo.segur.fr": Role.EDITEUR,
     }
     editeur = User.objects.get(email="editeur@demo.segur.fr")

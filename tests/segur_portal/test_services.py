@@ -168,13 +168,27 @@ def test_invitation_create_is_for_mandataires_only(trait):
         )
 
 
-def test_invitation_create_refuses_an_existing_account():
-    UserFactory(email="deja@exemple.fr")
+def test_invitation_create_refuses_a_member_of_the_company():
+    mandataire = UserFactory(mandataire=True)
+    UserFactory(email="deja@exemple.fr", editeur=mandataire.editeur, company_role="salarie")
     with pytest.raises(ValidationError) as error:
         services.invitation_create(
-            actor=UserFactory(mandataire=True), email="DEJA@exemple.fr", company_role="salarie"
+            actor=mandataire, email="DEJA@exemple.fr", company_role="salarie"
         )
     assert "email" in error.value.message_dict
+
+
+def test_invitation_create_does_not_reveal_an_account_of_another_company():
+    UserFactory(email="deja@exemple.fr", mandataire=True)
+    invitation, token = services.invitation_create(
+        actor=UserFactory(mandataire=True), email="DEJA@exemple.fr", company_role="salarie"
+    )
+    assert invitation.is_pending()
+    # Only the link's holder (the address's owner) learns that the account exists.
+    with pytest.raises(ValidationError, match="Un compte existe déjà"):
+        services.invitation_accept(
+            token=token, first_name="A", last_name="B", password="mot-de-passe-long-1"
+        )
 
 
 def test_invitation_create_again_replaces_the_pending_one():
@@ -217,7 +231,7 @@ def test_invitation_accept_works_once():
     services.invitation_accept(
         token=token, first_name="A", last_name="B", password="mot-de-passe-long-1"
     )
-    with pytest.raises(ValidationError, match="plus valable"):
+    with pytest.raises(ValidationError, match="pas valable"):
         services.invitation_accept(
             token=token, first_name="A", last_name="B", password="mot-de-passe-long-1"
         )

@@ -5,7 +5,7 @@ from django.core import mail
 from django.urls import reverse
 
 from segur_portal.enums import CompanyRole
-from segur_portal.models import Invitation, User
+from segur_portal.models import AccessRequest, Invitation, User
 from tests.factories import TEST_PASSWORD, NotificationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,9 +61,10 @@ def test_logout_requires_post_and_ends_the_session(client):
     assert "_auth_user_id" not in client.session
 
 
-def test_password_reset_by_email(client):
+def test_password_reset_by_email(client, django_capture_on_commit_callbacks):
     user = UserFactory(email="oubli@exemple.fr")
-    response = client.post(reverse("password_reset"), {"email": "oubli@exemple.fr"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": "oubli@exemple.fr"})
     assert response["Location"] == reverse("password_reset_done")
     (message,) = mail.outbox
     assert message.subject == "[Portail Ségur] Réinitialisation de votre mot de passe"
@@ -77,11 +78,14 @@ def test_password_reset_by_email(client):
     assert response["Location"] == reverse("password_reset_complete")
     user.refresh_from_db()
     assert user.check_password("un-nouveau-mot-de-passe")
+    # The new password signs in; the link did not.
+    assert "_auth_user_id" not in client.session
 
 
-def test_password_reset_rules_shown_at_the_field(client):
+def test_password_reset_rules_shown_at_the_field(client, django_capture_on_commit_callbacks):
     UserFactory(email="oubli@exemple.fr")
-    client.post(reverse("password_reset"), {"email": "oubli@exemple.fr"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": "oubli@exemple.fr"})
     link = re.search(
         r"http://testserver(/mot-de-passe/reinitialisation/\S+/)", mail.outbox[0].body
     )[1]
@@ -104,8 +108,13 @@ def test_password_reset_for_an_unknown_address_reveals_nothing(client):
 REF = "Référentiel"
 QUEUE = "File d’instruction"
 SEANCES = "Séances du collège"
-ADMIN_MENU = ["Tableau de bord", QUEUE, SEANCES, "Gestion du référentiel", REF, "Administration"]
-EDITOR_MENU = ["Tableau de bord", "Mes candidatures", "Mon entreprise", REF]
+SUPPORT_INBOX = "Support des éditeurs"
+AGENCY = ["Candidatures", "Statistiques"]
+ADMIN_MENU = [
+    "Tableau de bord", QUEUE, *AGENCY, SUPPORT_INBOX, SEANCES, "Gestion du référentiel", REF,
+    "Administration",
+]  # fmt: skip
+EDITOR_MENU = ["Tableau de bord", "Mes candidatures", "Mon entreprise", "Support", REF]
 
 
 @pytest.mark.parametrize(
@@ -115,7 +124,7 @@ EDITOR_MENU = ["Tableau de bord", "Mes candidatures", "Mon entreprise", REF]
         (
             {"instructeur": True},
             "Tableau de bord — instruction",
-            ["Tableau de bord", QUEUE, SEANCES, REF],
+            ["Tableau de bord", QUEUE, *AGENCY, SUPPORT_INBOX, SEANCES, REF],
         ),
         (
             {"college": True},
@@ -142,10 +151,15 @@ def test_dashboard_of_an_editor_without_company_explains_what_comes(client):
 def test_pages_run_a_fixed_number_of_queries(client, django_assert_max_num_queries):
     user = UserFactory(mandataire=True)
     NotificationFactory.create_batch(30, recipient=user)
+    for _ in range(5):
+        AccessRequest.objects.create(
+            requester=UserFactory(), siret=user.editeur.siret, editeur=user.editeur
+        )
     client.force_login(user)
     with django_assert_max_num_queries(6):
         client.get(reverse("notifications"))
-    with django_assert_max_num_queries(6):
+    # The team page: members, invitations and access requests, one query each.
+    with django_assert_max_num_queries(7):
         client.get(reverse("team"))
 
 
@@ -209,14 +223,13 @@ def test_team_page_lets_the_mandataire_invite(client, django_capture_on_commit_c
 
 
 def test_team_invite_errors_appear_at_the_field(client):
-    UserFactory(email="deja@exemple.fr")
-    client.force_login(UserFactory(mandataire=True))
+    mandataire = UserFactory(mandataire=True)
+    UserFactory(email="deja@exemple.fr", editeur=mandataire.editeur, company_role="salarie")
+    client.force_login(mandataire)
     response = client.post(reverse("team"), {"email": "deja@exemple.fr", "company_role": "salarie"})
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.errors["email"] == [
-        "Un compte existe déjà avec cette adresse : il ne peut pas être invité."
-    ]
+    assert form.errors["email"] == ["Cette personne est déjà membre de votre entreprise."]
     assert 'value="deja@exemple.fr"' in response.content.decode()
 
 
@@ -271,7 +284,7 @@ def test_team_invitation_revoke_of_another_company_is_not_found(client):
     assert client.post(reverse("team_invitation_revoke", args=[invitation.pk])).status_code == 404
 
 
-def test_invitation_accept_page_creates_the_account_and_signs_in(client):
+def test_invitation_accept_page_creates_the_account_then_asks_to_sign_in(client):
     from segur_portal import services
 
     mandataire = UserFactory(mandataire=True)
@@ -289,10 +302,14 @@ def test_invitation_accept_page_creates_the_account_and_signs_in(client):
             "password2": "un-mot-de-passe-solide",
         },
     )
+    assert response["Location"] == reverse("login")
+    assert User.objects.filter(email="jeanne@exemple.fr").exists()
+    assert "_auth_user_id" not in client.session
+    assert client.get(url).status_code == 400
+    response = client.post(
+        reverse("login"), {"username": "jeanne@exemple.fr", "password": "un-mot-de-passe-solide"}
+    )
     assert response["Location"] == reverse("dashboard")
-    user = User.objects.get(email="jeanne@exemple.fr")
-    assert int(client.session["_auth_user_id"]) == user.pk
-    assert client.get(url).status_code == 410
 
 
 def test_invitation_accept_keeps_typed_data_on_error(client):
@@ -316,8 +333,8 @@ def test_invitation_accept_keeps_typed_data_on_error(client):
     assert "Ce mot de passe est trop court" in content
 
 
-def test_invitation_accept_unknown_token_is_not_found(client):
-    assert client.get(reverse("invitation_accept", args=["inconnu"])).status_code == 404
+def test_invitation_accept_unknown_token_is_refused(client):
+    assert client.get(reverse("invitation_accept", args=["inconnu"])).status_code == 400
 
 
 # Admin
