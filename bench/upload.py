@@ -31,6 +31,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segur_portal.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("SEGUR_VAR_DIR", "var/bench")
+os.environ.setdefault("SITE_URL", "https://127.0.0.1")
 
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     sys.exit("bench/upload.py mesure la forme de production : DATABASE_URL=postgres://… requis.")
