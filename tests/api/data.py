@@ -108,10 +108,10 @@ def _reserves_notified(editeur):
         cnda_homologation=CndaStatus.CERTIFIE,
         instructeur=UserFactory(instructeur=True),
     )
-    seance = Seance.objects.create(
+    # One séance a day: a second company's decision is taken at the same one.
+    seance, _created = Seance.objects.get_or_create(
         date=timezone.localdate(now) - timedelta(days=1),
-        starts_at=now - timedelta(days=1),
-        status=SeanceStatus.CLOSE,
+        defaults={"starts_at": now - timedelta(days=1), "status": SeanceStatus.CLOSE},
     )
     inscription = Inscription.objects.create(seance=seance, candidature=candidature, signed_at=now)
     decision = Decision.objects.create(
