@@ -431,8 +431,9 @@ def depot_groupe(request, candidature_id: int):
                 )
             return Status(200, {"simulation": True, "deposes": 0, "fichiers": report})
         depots = bulk.lot_confirm(lot=lot, chosen=chosen, actor=request.user)
-    except ValidationError:
-        if not type(lot).objects.filter(pk=lot.pk, confirmed_at__isnull=False).exists():
+    except (ValidationError, ApiProblem):
+        # A refusal (a bad `correspondances` too) leaves no batch nor staged file behind.
+        if type(lot).objects.filter(pk=lot.pk, confirmed_at=None).exists():
             bulk.lot_discard(lot=lot, actor=request.user)
         raise
     review = bulk.lot_review(lot)
