@@ -54,6 +54,11 @@ def _send(api, candidature, identifiant: str, name: str, content: bytes, capture
         return api.post(url, {"fichier": SimpleUploadedFile(name, content)})
 
 
+def _send_pdf(api, candidature, capture):
+    """A real PDF for the CNDA justification (a PDF, 10 Mo at most)."""
+    return _send(api, candidature, "INS.01.02.01", "justificatif.pdf", samples.pdf_bytes(), capture)
+
+
 def test_a_file_over_its_proofs_limit_is_stopped_and_nothing_saved(
     api, candidature, media_root, django_capture_on_commit_callbacks
 ):
@@ -138,14 +143,7 @@ def test_the_content_check_refuses_after_the_201_and_the_status_says_why(
 def test_an_accepted_file_is_fournie_and_downloadable(
     api, candidature, django_capture_on_commit_callbacks
 ):
-    response = _send(
-        api,
-        candidature,
-        "INS.01.02.01",
-        "justificatif.pdf",
-        samples.pdf_bytes(),
-        django_capture_on_commit_callbacks,
-    )
+    response = _send_pdf(api, candidature, django_capture_on_commit_callbacks)
     fichier_id = response.json()["fichier"]["id"]
     status = api.get(f"/api/v1/fichiers/{fichier_id}").json()
     assert (status["statut"]["code"], status["type_detecte"]) == ("acceptee", "application/pdf")
@@ -192,14 +190,7 @@ def test_j6_j7_and_instruction_refuse_a_deposit_with_the_pages_words(
             candidature, **{name: now + timezone.timedelta(hours=h) for name, h in jalons.items()}
         )
     Candidature.objects.filter(pk=candidature.pk).update(state=state)
-    response = _send(
-        api,
-        candidature,
-        "INS.01.02.01",
-        "justificatif.pdf",
-        samples.pdf_bytes(),
-        django_capture_on_commit_callbacks,
-    )
+    response = _send_pdf(api, candidature, django_capture_on_commit_callbacks)
     body = _problem(response, 422, "action-refusee")
     assert message in body["detail"]
     assert not Depot.objects.exists() and not Fichier.objects.exists()
@@ -239,14 +230,7 @@ def test_a_link_is_deposited_for_a_test_report_only(api, candidature):
 
 
 def test_a_deposit_is_removed_once(api, candidature, django_capture_on_commit_callbacks):
-    created = _send(
-        api,
-        candidature,
-        "INS.01.02.01",
-        "justificatif.pdf",
-        samples.pdf_bytes(),
-        django_capture_on_commit_callbacks,
-    ).json()
+    created = _send_pdf(api, candidature, django_capture_on_commit_callbacks).json()
     url = f"/api/v1/candidatures/{candidature.pk}/depots/{created['depot']}"
     assert api.delete(url).status_code == 204
     assert Depot.objects.get(pk=created["depot"]).removed_at is not None
