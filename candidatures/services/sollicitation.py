@@ -455,26 +455,43 @@ def sollicitation_attachment_refused(*, fichier, now: datetime) -> Sollicitation
 # The sweep
 
 
+def due_arms(now: datetime) -> list[Q]:
+    """The conditions of due_clocks, one per event: each reads one partial index of
+    Sollicitation, which holds only the rows still waiting for that event."""
+    deprioritised_before = now - timedelta(hours=INSTRUCTION_DEPRIORITISATION_HOURS)
+    instruction = Q(phase=Phase.INSTRUCTION)
+    return [
+        OPEN & Q(due_at__lte=now),
+        OPEN & Q(closes_at__lte=now),
+        OPEN & Q(reminder_half_sent_at__isnull=True, reminder_half_at__lte=now),
+        OPEN & Q(reminder_last_sent_at__isnull=True, reminder_last_at__lte=now),
+        OPEN
+        & instruction
+        & Q(depriorisation_applied_at__isnull=True, opened_at__lte=deprioritised_before),
+        OPEN & instruction & Q(retard_applied_at__isnull=True, retard_at__lte=now),
+    ]
+
+
 def due_clocks(now: datetime) -> Q:
     """The open sollicitations whose clock has something to apply at `now`: the deadline
     or the jalon reached, a reminder or (in instruction) the deprioritisation or the
-    major delay due and not yet applied. Each arm reads one partial index of
-    Sollicitation, which holds only the rows still waiting for that event: the query
-    costs what is due, not what is open."""
-    deprioritised_before = now - timedelta(hours=INSTRUCTION_DEPRIORITISATION_HOURS)
-    instruction = Q(phase=Phase.INSTRUCTION)
-    return (
-        (OPEN & Q(due_at__lte=now))
-        | (OPEN & Q(closes_at__lte=now))
-        | (OPEN & Q(reminder_half_sent_at__isnull=True, reminder_half_at__lte=now))
-        | (OPEN & Q(reminder_last_sent_at__isnull=True, reminder_last_at__lte=now))
-        | (
-            OPEN
-            & instruction
-            & Q(depriorisation_applied_at__isnull=True, opened_at__lte=deprioritised_before)
-        )
-        | (OPEN & instruction & Q(retard_applied_at__isnull=True, retard_at__lte=now))
-    )
+    major delay due and not yet applied."""
+    condition = Q()
+    for arm in due_arms(now):
+        condition |= arm
+    return condition
+
+
+def _next_ids(arms: list[Q], after: int) -> list[int]:
+    """The next SWEEP_BATCH ids past `after` matching any of `arms`, in one query: a UNION
+    of one SELECT per arm, each read from its partial index. The OR of the arms, ordered
+    by id, lets PostgreSQL walk the primary key over every row instead (its estimate of
+    the OR is far too high), which costs what is open, not what is due."""
+    selects = [
+        Sollicitation.objects.filter(arm, pk__gt=after).order_by().values_list("pk", flat=True)
+        for arm in arms
+    ]
+    return list(selects[0].union(*selects[1:]).order_by("pk")[:SWEEP_BATCH])
 
 
 def sollicitations_sweep(*, now: datetime) -> int:
@@ -484,12 +501,16 @@ def sollicitations_sweep(*, now: datetime) -> int:
     holds are skipped, and a row applied meanwhile is no longer due."""
     handled, after = 0, 0
     while True:
+        ids = _next_ids(due_arms(now), after)
+        if not ids:
+            break
         with transaction.atomic():
+            # Locked and read again: a row applied meanwhile is no longer due.
             batch = list(
                 Sollicitation.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("candidature__campagne", "candidature__editeur", "opened_by")
-                .filter(due_clocks(now), pk__gt=after)
-                .order_by("pk")[:SWEEP_BATCH]
+                .filter(due_clocks(now), pk__in=ids)
+                .order_by("pk")
             )
             moved = set()
             for sollicitation in batch:
@@ -508,9 +529,9 @@ def sollicitations_sweep(*, now: datetime) -> int:
                 handled += _sweep_guarded(sollicitation, now)
                 if sollicitation.status == Status.EXPIREE:
                     moved.add(sollicitation.candidature_id)
-        if len(batch) < SWEEP_BATCH:
+        if len(ids) < SWEEP_BATCH:
             break
-        after = batch[-1].pk
+        after = ids[-1]
     return handled + _close_ended_exchanges(now)
 
 
@@ -525,25 +546,28 @@ def _sweep_guarded(sollicitation: Sollicitation, now: datetime) -> bool:
         return False
 
 
-def _ended_exchanges(now: datetime) -> Q:
+def _ended_exchanges(now: datetime) -> list[Q]:
     """Answered exchanges past their jalon, or whose candidature has left the phase."""
     left_phase = Q()
     for phase, states in PHASE_STATES.items():
         left_phase |= Q(phase=phase) & ~Q(candidature__state__in=states)
-    return Q(status=Status.REPONDUE) & (Q(closes_at__lte=now) | left_phase)
+    answered = Q(status=Status.REPONDUE)
+    return [answered & Q(closes_at__lte=now), answered & left_phase]
 
 
 def _close_ended_exchanges(now: datetime) -> int:
     """Answered exchanges read through their partial index (status « répondue »):
     those still running, a few per candidature in the phase, not every one ever."""
-    closed = 0
-    while True:
+    arms = _ended_exchanges(now)
+    either = arms[0] | arms[1]
+    closed, after = 0, 0
+    while ids := _next_ids(arms, after):
         with transaction.atomic():
             ending = list(
                 Sollicitation.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("candidature")
-                .filter(_ended_exchanges(now))
-                .order_by("pk")[:SWEEP_BATCH]
+                .filter(either, pk__in=ids)
+                .order_by("pk")
             )
             # At the jalon when that is what ended it, whenever the sweep comes.
             Sollicitation.objects.filter(pk__in=[s.pk for s in ending]).update(
@@ -555,8 +579,10 @@ def _close_ended_exchanges(now: datetime) -> int:
                     sollicitation, kind=JournalKind.SOLLICITATION_CLOSE, at=sollicitation.closed_at
                 )
         closed += len(ending)
-        if len(ending) < SWEEP_BATCH:
-            return closed
+        if len(ids) < SWEEP_BATCH:
+            break
+        after = ids[-1]
+    return closed
 
 
 def _sweep_one(sollicitation: Sollicitation, now: datetime) -> bool:

@@ -143,6 +143,10 @@ def test_due_clocks_are_only_those_due(campagne):
     due.append(_sollicitation(EXPIRED, campagne))
     _sollicitation(NOW - timedelta(minutes=5), campagne)
     assert set(Sollicitation.objects.filter(due_clocks(NOW))) == set(due)
+    # The sweep reads them through one UNION of the partial indexes, in id order.
+    ids = sorted(s.pk for s in due)
+    assert sollicitation_services._next_ids(sollicitation_services.due_arms(NOW), 0) == ids
+    assert sollicitation_services._next_ids(sollicitation_services.due_arms(NOW), ids[0]) == ids[1:]
 
 
 @pytest.mark.django_db
@@ -227,6 +231,41 @@ def test_the_sweep_goes_through_batches(monkeypatch, campagne):
             "data__sollicitation", flat=True
         )
     )
+
+
+@pytest.mark.django_db
+def test_the_sweep_closes_ended_exchanges_in_batches(monkeypatch, campagne):
+    """Answered exchanges past their jalon or whose candidature left the phase, more
+    than a batch of them: each closed once, the exchanges still running left alone."""
+    monkeypatch.setattr(sollicitation_services, "SWEEP_BATCH", 2)
+    answered = []
+    for _ in range(7):
+        sollicitation = _sollicitation(NOW - timedelta(hours=2), campagne)
+        sollicitation_services.sollicitation_answer(
+            sollicitation=sollicitation,
+            actor=sollicitation.candidature.editeur.members.get(),
+            text="Le NIL est 4242.",
+            now=NOW - timedelta(hours=1),
+        )
+        answered.append(sollicitation)
+    past_jalon, left_phase, running = answered[:3], answered[3:5], answered[5:]
+    Sollicitation.objects.filter(pk__in=[s.pk for s in past_jalon]).update(
+        closes_at=NOW - timedelta(minutes=30)
+    )
+    Candidature.objects.filter(pk__in=[s.candidature_id for s in left_phase]).update(
+        state=S.ELIGIBILITE_SOUMISE
+    )
+    assert sollicitations_sweep(now=NOW) == 5
+    assert sollicitations_sweep(now=NOW) == 0
+    closed = Sollicitation.objects.filter(status=SollicitationStatus.CLOSE)
+    assert {s.pk for s in closed} == {s.pk for s in past_jalon + left_phase}
+    assert all(s.closed_at == NOW - timedelta(minutes=30) for s in closed if s in past_jalon)
+    assert sorted(
+        JournalEntry.objects.filter(kind=JournalKind.SOLLICITATION_CLOSE).values_list(
+            "data__sollicitation", flat=True
+        )
+    ) == sorted(s.pk for s in past_jalon + left_phase)
+    assert not closed.filter(pk__in=[s.pk for s in running]).exists()
 
 
 @pytest.mark.django_db(transaction=True)
