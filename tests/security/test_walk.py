@@ -8,6 +8,7 @@ The routes come from the URL resolver: a new URL with an object in it fails
 
 import hashlib
 import re
+import uuid
 
 import pytest
 from django.apps import apps
@@ -20,7 +21,9 @@ from candidatures.services.sollicitation import sollicitation_open
 from candidatures.services.support import support_demande_open
 from college.models import Decision, Reserve
 from preuves.models import Depot, DepotLot
+from segur_portal.api_tokens import api_token_create
 from segur_portal.models import Invitation, Notification
+from segur_portal.models_api import WebhookDelivery, WebhookEndpoint
 from tests.college.phase3 import signed_candidature
 from tests.factories import CandidatureFactory, UserFactory, company_user
 
@@ -95,7 +98,20 @@ def victim():
     demande = support_demande_open(actor=owner, subject=SECRET, text=SECRET_PRODUCT)
     lot = DepotLot.objects.create(candidature=judged, editeur=editeur, created_by=owner,
                                   expires_at=timezone.now() + timezone.timedelta(days=1))  # fmt: skip
+    token, _raw = api_token_create(actor=owner, name=SECRET, scope="ecriture", days=30)
+    endpoint = WebhookEndpoint.objects.create(
+        editeur=editeur, url="https://recepteur.example/segur", description=SECRET,
+        events=["fichier.verifie"], secret="s" * 64, created_by=owner,
+    )  # fmt: skip
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="fichier.verifie", event_id=uuid.uuid4(), body=SECRET,
+        expires_at=now + timezone.timedelta(days=1), next_attempt_at=now, queued_at=now,
+    )  # fmt: skip
     return {
+        "token": token,
+        "endpoint": endpoint,
+        "delivery": delivery,
         "candidature": judged,
         "submitted": submitted,
         "sollicitation": sollicitation,
@@ -120,6 +136,13 @@ def _kwargs(name: str, params, objects, *, candidature) -> dict:
         "preuve_id": depot.preuve_attendue_id or 0,
         "depot_id": depot.pk,
         "lot_id": objects["lot"].pk,
+        # The API (api-v1:*) answers 401 to a session without a token: walked here for the
+        # session, and token by token in tests/api/.
+        "candidature_id": candidature.pk,
+        "fichier_id": depot.fichier_id,
+        "reserve_id": objects["reserve"].pk,
+        "sollicitation_id": objects["sollicitation"].pk,
+        "rest": f"candidatures/{candidature.pk}/inconnu",
     }
     by_route = {
         "preuves:download": depot.fichier_id,
@@ -144,11 +167,17 @@ def _kwargs(name: str, params, objects, *, candidature) -> dict:
         "referentiel_admin:version": candidature.rem_version.pk,
         "support:demande": objects["demande"].pk,
         "support:message": objects["demande"].pk,
+        ":api_token_revoke": objects["token"].pk,
+        ":webhook_rotate": objects["endpoint"].pk,
+        ":webhook_disable": objects["endpoint"].pk,
+        ":webhook_redeliver": objects["delivery"].pk,
     }
     if name in by_route:
         values["pk"] = by_route[name]
     if name == "referentiel_admin:campagne_edit":
         values["code"] = candidature.campagne.dsr.code
+    if name.startswith("candidatures:sollicitation") or name == "api-v1:sollicitation_answer":
+        values["candidature_id"] = objects["submitted"].pk
     if name.startswith("candidatures:sollicitation"):
         values["pk"] = objects["submitted"].pk
     return {param: values[param] for param in params}
