@@ -43,6 +43,16 @@ class ApiClient:
         return self.client.delete(path, headers=self.headers, **kwargs)
 
 
+def problem(response, status: int, slug: str) -> dict:
+    """The answer as RFC 9457 problem details of this status and kind."""
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"].endswith(f"#probleme-{slug}") and body["status"] == status
+    assert body["title"] and body["detail"]
+    return body
+
+
 @pytest.fixture
 def candidature(db):
     return eligible_candidature()

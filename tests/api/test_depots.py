@@ -13,18 +13,11 @@ from django.utils import timezone
 
 from candidatures.models import Campagne, Candidature
 from preuves.models import Depot, DepotLot, Fichier
+from tests.api.conftest import problem
 from tests.preuves import samples
 from tests.preuves.dossiers import deposit_everything
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-
-
-def _problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"].endswith(f"#probleme-{slug}") and body["status"] == status
-    return body
 
 
 def _stored(media_root) -> list:
@@ -73,7 +66,7 @@ def test_a_file_over_its_proofs_limit_is_stopped_and_nothing_saved(
         b"x" * (2**20 + 1),
         django_capture_on_commit_callbacks,
     )
-    body = _problem(response, 413, "trop-volumineux")
+    body = problem(response, 413, "trop-volumineux")
     assert body["detail"] == (
         "« trace.log » dépasse la taille maximale de ce type de preuve (1 Mo) : rien n’a été "
         "enregistré."
@@ -91,13 +84,13 @@ def test_a_declared_gigabyte_is_refused_before_reading(api, candidature):
         CONTENT_LENGTH=str(2**30),
         headers=api.headers,
     )
-    body = _problem(response, 413, "trop-volumineux")
+    body = problem(response, 413, "trop-volumineux")
     assert "un fichier de 1 Mo au plus" in body["detail"]
 
 
 def test_no_file_or_no_multipart_is_said_at_the_field(api, candidature):
     url = _upload_url(candidature, _preuve(api, candidature, "INS.01.01.02"))
-    body = _problem(api.post(url, {"autre": "x"}), 422, "donnees-invalides")
+    body = problem(api.post(url, {"autre": "x"}), 422, "donnees-invalides")
     assert body["errors"] == [
         {
             "champ": "fichier",
@@ -105,7 +98,7 @@ def test_no_file_or_no_multipart_is_said_at_the_field(api, candidature):
             "detail": "Envoyez le fichier dans le champ « fichier ».",
         }
     ]
-    body = _problem(
+    body = problem(
         api.post(url, json.dumps({"fichier": "x"}), content_type="application/json"),
         400,
         "requete-invalide",
@@ -137,7 +130,7 @@ def test_the_content_check_refuses_after_the_201_and_the_status_says_why(
     # Never served back.
     if status["statut"]["code"] == "infectee":
         download = api.get(f"/api/v1/fichiers/{created['fichier']['id']}/contenu")
-        _problem(download, 404, "introuvable")
+        problem(download, 404, "introuvable")
 
 
 def test_an_accepted_file_is_fournie_and_downloadable(
@@ -191,7 +184,7 @@ def test_j6_j7_and_instruction_refuse_a_deposit_with_the_pages_words(
         )
     Candidature.objects.filter(pk=candidature.pk).update(state=state)
     response = _send_pdf(api, candidature, django_capture_on_commit_callbacks)
-    body = _problem(response, 422, "action-refusee")
+    body = problem(response, 422, "action-refusee")
     assert message in body["detail"]
     assert not Depot.objects.exists() and not Fichier.objects.exists()
 
@@ -201,7 +194,7 @@ def test_a_link_is_deposited_for_a_test_report_only(api, candidature):
     gazelle = _preuve(api, candidature, "GAZ.05.01.01")
     assert gazelle["accepte_un_lien"]
     url = f"{base}/{gazelle['exigence_id']}/{gazelle['preuve_id']}/lien"
-    body = _problem(
+    body = problem(
         api.post(url, {"url": "http://gazelle.example/r"}, content_type="application/json"),
         422,
         "donnees-invalides",
@@ -219,7 +212,7 @@ def test_a_link_is_deposited_for_a_test_report_only(api, candidature):
         {"url": "https://gazelle.example/rapport/7"},
         content_type="application/json",
     )
-    body = _problem(response, 422, "action-refusee")
+    body = problem(response, 422, "action-refusee")
     assert body["errors"] == [
         {
             "champ": "url",
@@ -235,7 +228,7 @@ def test_a_deposit_is_removed_once(api, candidature, django_capture_on_commit_ca
     assert api.delete(url).status_code == 204
     assert Depot.objects.get(pk=created["depot"]).removed_at is not None
     assert _preuve(api, candidature, "INS.01.02.01")["statut"]["code"] == "manquante"
-    _problem(api.delete(url), 404, "introuvable")
+    problem(api.delete(url), 404, "introuvable")
 
 
 def _zip(members: dict[str, bytes]) -> SimpleUploadedFile:
@@ -281,7 +274,7 @@ def test_bulk_refuses_all_or_nothing_with_a_reason_per_file(
 
     def refused(data: dict, slug: str) -> dict:
         with django_capture_on_commit_callbacks(execute=True):
-            return _problem(api.post(url, data), 422, slug)
+            return problem(api.post(url, data), 422, slug)
 
     body = refused(
         {"fichiers": [SimpleUploadedFile("vacances.pdf", samples.pdf_bytes())]}, "action-refusee"
@@ -351,7 +344,7 @@ def test_bulk_over_the_file_limit_is_413(api, candidature):
         f"/api/v1/candidatures/{candidature.pk}/depot-groupe",
         {"fichiers": [SimpleUploadedFile("INS.01.02.01.pdf", samples.padded_pdf(50 * 2**20 + 1))]},
     )
-    body = _problem(response, 413, "trop-volumineux")
+    body = problem(response, 413, "trop-volumineux")
     assert "« INS.01.02.01.pdf » dépasse la taille permise" in body["detail"]
     assert not Fichier.objects.exists()
 
@@ -360,7 +353,7 @@ def test_an_incomplete_dossier_is_not_submitted_a_complete_one_is(
     api, candidature, django_capture_on_commit_callbacks
 ):
     url = f"/api/v1/candidatures/{candidature.pk}/soumission"
-    body = _problem(api.post(url), 422, "action-refusee")
+    body = problem(api.post(url), 422, "action-refusee")
     assert body["detail"]
     assert Candidature.objects.get(pk=candidature.pk).state == "eligible"
     deposit_everything(candidature)
@@ -368,4 +361,4 @@ def test_an_incomplete_dossier_is_not_submitted_a_complete_one_is(
         response = api.post(url)
     assert response.status_code == 201, response.content
     assert response.json()["etat"]["code"] == "dossier_soumis"
-    _problem(api.post(url), 422, "action-refusee")
+    problem(api.post(url), 422, "action-refusee")
