@@ -164,6 +164,12 @@ else:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # No JIT: the agency's lists are short queries with a high estimated cost, which
+        # PostgreSQL's JIT compiled for seconds (5.8 s of 6.1 s for the candidature list
+        # on the generated wave, docs/BENCHMARKS.md).
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "segur_portal.User"
