@@ -10,6 +10,7 @@ lookup is a 404.
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
@@ -27,8 +28,9 @@ from preuves.models import DepotLot
 from preuves.services import format_mo
 from preuves.uploads import FORM_OVERHEAD_BYTES, SizeLimitUploadHandler, declared_length
 
-# Files one request may carry; the page's script sends fewer, in groups.
-LOT_REQUEST_MAX_FILES = 100
+# Files one request may carry (Django refuses more before any view runs); the page's
+# script sends fewer, in groups.
+LOT_REQUEST_MAX_FILES = settings.DATA_UPLOAD_MAX_NUMBER_FILES
 
 
 class LotUploadHandler(SizeLimitUploadHandler):

@@ -1,6 +1,8 @@
 """What the routers share: object lookups scoped as the pages scope them, bounded
 uploads, and the objects as the API writes them."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadhandler import FileUploadHandler
 
 from candidatures.models import Candidature
@@ -76,7 +78,16 @@ def bounded_files(
             "Envoyez les fichiers en multipart/form-data (champ « " + field + " »).",
         )
     request.upload_handlers.insert(0, handler(request, max_bytes, max_files))
-    files = request.FILES.getlist(field)
+    try:
+        files = request.FILES.getlist(field)
+    except (TooManyFilesSent, TooManyFieldsSent, RequestDataTooBig) as error:
+        # Django's own caps (settings), met before the handler's: said as a 413 too.
+        raise ApiProblem(
+            "trop-volumineux",
+            f"L’envoi compte plus de {settings.DATA_UPLOAD_MAX_NUMBER_FILES} fichiers, ou des "
+            "champs trop nombreux ou trop longs : rien n’a été enregistré. Envoyez les fichiers "
+            "en plusieurs fois.",
+        ) from error
     if request.upload_too_large:
         raise ApiProblem("trop-volumineux", file_message.format(name=request.upload_too_large))
     return files

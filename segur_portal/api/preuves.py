@@ -370,9 +370,10 @@ def depot_groupe(request, candidature_id: int):
     fichier nommé autrement ou ambigu. Les fichiers reconnus sont déposés (201) et
     vérifiés comme un dépôt à l’unité ; les autres sont listés avec leur motif. Tout ou
     rien : un fichier qui ne convient pas à la preuve choisie fait refuser l’appel (422,
-    le motif par fichier), de même qu’un envoi dont aucun fichier n’est reconnu. `simulation=true` dit la correspondance sans rien déposer
-    (200). 100 fichiers par appel ; une preuve 50 Mo, une archive 500 Mo au plus.
-    Portée : lecture et écriture."""
+    le motif par fichier), de même qu’un envoi dont aucun fichier n’est reconnu.
+    `simulation=true` dit la correspondance sans rien déposer (200). 60 fichiers par
+    appel (une archive ZIP en contient davantage) ; une preuve 50 Mo, une archive ou un
+    appel 500 Mo au plus. Portée : lecture et écriture."""
     candidature = _member_candidature(request, candidature_id)
     uploads = bounded_files(
         request,

@@ -349,6 +349,17 @@ def test_bulk_over_the_file_limit_is_413(api, candidature):
     assert not Fichier.objects.exists()
 
 
+def test_bulk_with_more_files_than_a_call_carries_is_413(api, candidature, settings):
+    files = [
+        SimpleUploadedFile(f"INS.01.01.02_{n}.log", b"200 OK\n")
+        for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)
+    ]
+    response = api.post(f"/api/v1/candidatures/{candidature.pk}/depot-groupe", {"fichiers": files})
+    body = problem(response, 413, "trop-volumineux")
+    assert f"plus de {settings.DATA_UPLOAD_MAX_NUMBER_FILES} fichiers" in body["detail"]
+    assert not Fichier.objects.exists()
+
+
 def test_an_incomplete_dossier_is_not_submitted_a_complete_one_is(
     api, candidature, django_capture_on_commit_callbacks
 ):

@@ -53,7 +53,7 @@ def drimbox(db):
 @pytest.fixture
 def api(client, drimbox, settings):
     # 120 calls a minute by default: 200 uploads take a client two minutes, waiting as
-    # Retry-After says (scripts/segur_api_deposer.py does). Here, no wait.
+    # Retry-After says (scripts/deposer_preuves.py does). Here, no wait.
     settings.RATELIMIT_API_TOKEN = "1000/m"
     return ApiClient(client, token_for(drimbox[1], name="Banc de preuves")[1])
 
