@@ -11,7 +11,7 @@ import logging
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import render
@@ -227,6 +227,18 @@ def _forbidden(request, exc):
 def _refused(request, exc):
     detail, errors = errors_of(exc)
     return problem_response("action-refusee", detail, errors=errors)
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    # Django's caps on a body (settings.DATA_UPLOAD_*), met before any operation runs.
+    if isinstance(exc, RequestDataTooBig):
+        return problem_response(
+            "trop-volumineux",
+            "Le corps de la requête dépasse ce que le portail lit hors fichiers "
+            f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} Kio) : rien n’a été enregistré.",
+        )
+    return problem_response("requete-invalide", "Requête refusée : corps mal formé ou démesuré.")
 
 
 @api.exception_handler(HttpError)

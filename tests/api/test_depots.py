@@ -222,6 +222,21 @@ def test_a_link_is_deposited_for_a_test_report_only(api, candidature):
     ]
 
 
+def test_a_json_body_past_djangos_cap_is_413_not_500(api, candidature, settings):
+    gazelle = _preuve(api, candidature, "GAZ.05.01.01")
+    url = (
+        f"/api/v1/candidatures/{candidature.pk}/preuves/"
+        f"{gazelle['exigence_id']}/{gazelle['preuve_id']}/lien"
+    )
+    padding = "a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = api.post(
+        url, {"url": f"https://gazelle.example/{padding}"}, content_type="application/json"
+    )
+    body = problem(response, 413, "trop-volumineux")
+    assert "rien n’a été enregistré" in body["detail"]
+    assert not Depot.objects.exists()
+
+
 def test_a_deposit_is_removed_once(api, candidature, django_capture_on_commit_callbacks):
     created = _send_pdf(api, candidature, django_capture_on_commit_callbacks).json()
     url = f"/api/v1/candidatures/{candidature.pk}/depots/{created['depot']}"
