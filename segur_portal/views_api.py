@@ -52,7 +52,9 @@ def api_tokens_view(request):
             form.add_error(None, error)
         else:
             return _tokens_page(request, ApiTokenForm(), new_token=token, raw=raw, status=201)
-    return _tokens_page(request, form, status=400 if form.errors else 200)
+    # A form with errors is a page like any other (200): a 400 for a page the browser
+    # navigated to is logged as a failed resource.
+    return _tokens_page(request, form)
 
 
 @role_required(Role.EDITEUR)
