@@ -77,3 +77,20 @@ def fill_eligibility(page, tmp_path: Path):
     page.get_by_role("button", name="Enregistrer le formulaire").click()
     expect(page.get_by_role("status")).to_contain_text("Formulaire d’éligibilité enregistré")
     expect(page.get_by_text("Le formulaire est complet")).to_be_visible()
+
+
+def confirmation_shown(page, modal_id: str, *, says: str, shot: str):
+    """The confirmation modal `modal_id`, opened, saying `says`: checked by axe-core once
+    the design system has faded it in, and captured. Returns the modal."""
+    from tests.e2e.axe import assert_no_serious_axe_violations
+    from tests.e2e.conftest import screenshot
+
+    modal = page.locator(f"#{modal_id}")
+    expect(modal).to_be_visible()
+    expect(modal).to_contain_text(says)
+    page.wait_for_function(
+        f"() => getComputedStyle(document.getElementById('{modal_id}')).opacity === '1'"
+    )
+    assert_no_serious_axe_violations(page, include=f"#{modal_id}")
+    screenshot(page, shot)
+    return modal

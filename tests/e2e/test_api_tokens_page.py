@@ -9,7 +9,7 @@ from segur_portal.models_api import ApiToken
 from tests.api.conftest import ready_user
 from tests.e2e.axe import assert_no_serious_axe_violations
 from tests.e2e.conftest import login, screenshot
-from tests.e2e.test_webhooks_page import _modal_shown
+from tests.e2e.steps import confirmation_shown
 from tests.factories import TEST_PASSWORD
 from tests.preuves.dossiers import eligible_candidature
 
@@ -64,13 +64,12 @@ def test_a_token_is_made_shown_once_used_and_revoked(page):
 
     # Revoked after a confirmation that says it is final.
     row.get_by_role("button", name="Révoquer le jeton Intégration continue").click()
-    modal_id = f"confirmer-{token.html_id}"
-    modal = page.locator(f"#{modal_id}")
-    expect(modal).to_be_visible()
-    expect(modal).to_contain_text("La révocation est définitive")
-    _modal_shown(page, modal_id)
-    assert_no_serious_axe_violations(page, include=f"#{modal_id}")
-    screenshot(page, "jeton-api-revocation-confirmation")
+    modal = confirmation_shown(
+        page,
+        f"confirmer-{token.html_id}",
+        says="La révocation est définitive",
+        shot="jeton-api-revocation-confirmation",
+    )
     token.refresh_from_db()
     assert token.revoked_at is None
     modal.get_by_role("button", name="Révoquer le jeton").click()

@@ -12,15 +12,9 @@ from tests.api.conftest import ready_user
 from tests.api.receiver import Receiver
 from tests.e2e.axe import assert_no_serious_axe_violations
 from tests.e2e.conftest import login, screenshot
+from tests.e2e.steps import confirmation_shown
 from tests.factories import TEST_PASSWORD
 from tests.preuves.dossiers import eligible_candidature
-
-
-def _modal_shown(page, modal_id: str) -> None:
-    # The design system fades the modal in: checked once it is fully shown.
-    page.wait_for_function(
-        f"() => getComputedStyle(document.getElementById('{modal_id}')).opacity === '1'"
-    )
 
 
 def test_a_mandataire_registers_an_endpoint_sees_a_delivery_and_rotates_the_secret(page):
@@ -86,13 +80,12 @@ def test_a_mandataire_registers_an_endpoint_sees_a_delivery_and_rotates_the_secr
 
         # Rotation, after a confirmation that says the old secret lasts 24 hours.
         page.get_by_role("button", name="Renouveler le secret de").click()
-        modal_id = f"confirmer-secret-{endpoint.html_id}"
-        modal = page.locator(f"#{modal_id}")
-        expect(modal).to_be_visible()
-        expect(modal).to_contain_text("L’ancien secret signe encore pendant 24 heures")
-        _modal_shown(page, modal_id)
-        assert_no_serious_axe_violations(page, include=f"#{modal_id}")
-        screenshot(page, "webhooks-rotation-confirmation")
+        modal = confirmation_shown(
+            page,
+            f"confirmer-secret-{endpoint.html_id}",
+            says="L’ancien secret signe encore pendant 24 heures",
+            shot="webhooks-rotation-confirmation",
+        )
         endpoint.refresh_from_db()
         assert endpoint.secret == secret
         modal.get_by_role("button", name="Renouveler le secret").click()
