@@ -36,6 +36,8 @@ pytestmark = [
 ]
 
 # A bound on a fault, not a speed target: today's answer with the broker down is 20 s.
+# It is what the outage adds to the same request with the broker up, so that a machine
+# busy with other work does not make it fail.
 MAX_SECONDS = 1.0
 
 
@@ -143,7 +145,7 @@ def test_an_instructor_action_answers_within_a_second_with_the_broker_down(
     client.force_login(instructeur)
     session = client.cookies["sessionid"].value
 
-    status, _ = _post(portal["port"], _validate_url(candidatures[0]), session)
+    status, baseline = _post(portal["port"], _validate_url(candidatures[0]), session)
     assert status == 302
     first_emails = OutboundEmail.objects.count()
     assert first_emails >= 2
@@ -158,7 +160,9 @@ def test_an_instructor_action_answers_within_a_second_with_the_broker_down(
     for candidature in candidatures[1:]:
         status, elapsed = _post(portal["port"], _validate_url(candidature), session)
         assert status == 302
-        assert elapsed < MAX_SECONDS, f"{elapsed:.2f} s avec le broker {fault}"
+        assert elapsed - baseline < MAX_SECONDS, (
+            f"{elapsed:.2f} s avec le broker {fault}, {baseline:.2f} s avec le broker en marche"
+        )
         candidature.refresh_from_db()
         assert candidature.state == CandidatureState.ADMIN_VALIDEE
     held = set(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True)[first_emails:])

@@ -12,7 +12,9 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        results = sweep.apply(throw=True).get()
+        # Run here, in this process; `.result` rather than `.get()`, which Celery refuses
+        # in a process that also hosts a worker (its join guard is process-wide).
+        results = sweep.apply(throw=True).result
         for name, count in results.items():
             self.stdout.write(f"{name} : {count}")
         errors = PeriodicRun.objects.get(name="sweep").last_error
