@@ -244,9 +244,13 @@ def main(argv=None) -> int:
     if not args.dossier.is_dir():
         print(f"« {args.dossier} » n’est pas un dossier.", file=sys.stderr)
         return 2
-    files = sorted(p for p in args.dossier.rglob("*") if p.is_file() and not p.name.startswith("."))
-    mapping = json.loads(args.correspondances.read_text()) if args.correspondances else {}
-    files = [path for path in files if args.correspondances is None or path != args.correspondances]
+    mapping_file = args.correspondances.resolve() if args.correspondances else None
+    files = sorted(
+        path
+        for path in args.dossier.rglob("*")
+        if path.is_file() and not path.name.startswith(".") and path.resolve() != mapping_file
+    )
+    mapping = json.loads(mapping_file.read_text(encoding="utf-8")) if mapping_file else {}
     client = Client(args.url, token)
     try:
         dossier = client.get(f"/candidatures/{args.candidature}/preuves")

@@ -59,6 +59,9 @@ def _folder(tmp_path, candidature) -> tuple[Path, Path]:
             {"identifiant": item.identifier, "regle": {"formats": formats}}
         )
         filename = f"{item.identifier.replace('/', '-')}_{position:03d}_{name}"
+        if position == 0:
+            # A name as people write them: spaces, accents, an apostrophe.
+            filename = f"Écran d’accueil {filename}"
         (folder / filename).write_bytes(content)
         if spelled[words(item.identifier)] > 1:
             mapping[filename] = [item.key]
@@ -90,6 +93,7 @@ def test_the_example_client_deposits_a_whole_dossier(live_server, vendor, tmp_pa
     depots = Depot.objects.filter(candidature=candidature, removed_at=None)
     assert depots.count() == DRIMBOX_EXPECTED
     assert set(depots.values_list("fichier__status", flat=True)) == {"acceptee"}
+    assert depots.filter(fichier__original_name__startswith="Écran d’accueil ").count() == 1
 
 
 def test_the_example_client_says_why_the_api_refuses(live_server, vendor, tmp_path):
