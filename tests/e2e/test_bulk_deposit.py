@@ -152,7 +152,8 @@ def test_a_proof_deposited_with_the_keyboard_only(page, celery_worker, stored_fi
     expect(page.get_by_role("link", name="Déposer SSI.07")).to_have_attribute(
         "aria-expanded", "true"
     )
-    _tab_to(page, "el.matches('input[type=file]') && el.id.startsWith('fichiers-')")
+    _tab_to(page, "el.matches('input[type=file]') && el.closest('[data-identifier=\"SSI.07\"]')")
+    expect(block.locator("input[type=file]")).to_be_focused()
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     chooser.value.set_files(str(capture))

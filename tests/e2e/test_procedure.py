@@ -203,7 +203,9 @@ def test_from_the_cgu_to_a_verified_attestation_then_withdrawn(page, tmp_path):
         str(pdf)
     )
     page.get_by_role("button", name=re.compile("Vérifier")).click()
-    expect(page.get_by_text(re.compile("empreinte SHA-256 identique"))).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text(
+        "cachet du portail valide et empreinte identique"
+    )
     screenshot(page, "procedure-verifier")
 
     # Administrateur: déréférencement; the public page says so.
@@ -258,7 +260,7 @@ def test_reserves_non_bloquantes_lifted_and_reserves_bloquantes_refused(page, tm
     login(page, mandataire(refused).email, TEST_PASSWORD)
     page.goto(f"/candidatures/{refused.pk}/")
     expect(page.get_by_role("heading", name=re.compile("^Refusée le"))).to_be_visible()
-    expect(page.get_by_text("Alimentation du DMP absente.")).to_be_visible()
+    expect(page.get_by_text("Alimentation du DMP absente.", exact=True)).to_be_visible()
     logout(page)
 
     # The other answers its réserve with a file.
