@@ -148,6 +148,8 @@ def test_the_instructor_reviews_the_drimbox_dossier_in_place(page):
     _viewport_shot(page, "revue-apercus")
 
     page.get_by_role("link", name="Qui a consulté quoi").click()
+    # Leaving the 700 kB review page can take more than the default 5 s on a busy machine.
+    expect(page.get_by_role("heading", name="Qui a consulté quoi")).to_be_visible(timeout=30_000)
     table = page.locator("table")
     expect(table).to_contain_text("Aperçu")
     expect(table).to_contain_text("Inès Moreau")
