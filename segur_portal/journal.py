@@ -77,45 +77,55 @@ def journal_append(
     """Append one event. `actor` None (or anonymous) is the portal itself; `editeur`
     defaults to the candidature's company; `at` is when the event happened (default:
     now), `recorded_at` when it was written, never earlier than the previous entry's."""
-    data = plain(data or {})
-    editeur_id = editeur.pk if editeur is not None else getattr(candidature, "editeur_id", None)
-    candidature_id = candidature.pk if candidature is not None else None
-    actor_id = _actor_id(actor)
+    return journal_append_many(
+        [
+            {
+                "kind": kind,
+                "actor": actor,
+                "candidature": candidature,
+                "editeur": editeur,
+                "data": data,
+                "at": at,
+            }
+        ]
+    )[0]
+
+
+def journal_append_many(events: list[dict]) -> list[JournalEntry]:
+    """Append events in their order, each taking `journal_append`'s arguments, under one
+    lock of the head and in one insert: the same chain as appending them one by one."""
+    if not events:
+        return []
+    # Refused before the lock: data that would not survive the database fails the event.
+    data = [plain(event.get("data") or {}) for event in events]
     # No savepoint inside the event's transaction: an append that fails fails the event.
     with transaction.atomic(savepoint=False):
         head = _lock_head()
         recorded_at = max(
             instant for instant in (timezone.now(), head.recorded_at, head.floor_at) if instant
         )
-        seq = head.seq + 1
-        at = at or recorded_at
-        entry_hash = sha256_hex(
-            entry_canonical(
-                seq=seq,
-                prev_hash=head.hash,
-                recorded_at=recorded_at,
-                at=at,
-                kind=str(kind),
-                actor_id=actor_id,
-                candidature_id=candidature_id,
-                editeur_id=editeur_id,
-                data=data,
-            )
-        )
-        entry = JournalEntry.objects.create(
-            seq=seq,
-            recorded_at=recorded_at,
-            at=at,
-            kind=str(kind),
-            actor_id=actor_id,
-            candidature_id=candidature_id,
-            editeur_id=editeur_id,
-            data=data,
-            prev_hash=head.hash,
-            hash=entry_hash,
-        )
-        JournalHead.objects.filter(pk=1).update(seq=seq, hash=entry_hash, recorded_at=recorded_at)
-    return entry
+        seq, prev_hash, entries = head.seq, head.hash, []
+        for event, event_data in zip(events, data, strict=True):
+            candidature, editeur = event.get("candidature"), event.get("editeur")
+            seq += 1
+            fields = {
+                "seq": seq,
+                "prev_hash": prev_hash,
+                "recorded_at": recorded_at,
+                "at": event.get("at") or recorded_at,
+                "kind": str(event["kind"]),
+                "actor_id": _actor_id(event.get("actor")),
+                "candidature_id": candidature.pk if candidature is not None else None,
+                "editeur_id": editeur.pk
+                if editeur is not None
+                else getattr(candidature, "editeur_id", None),
+                "data": event_data,
+            }
+            prev_hash = sha256_hex(entry_canonical(**fields))
+            entries.append(JournalEntry(hash=prev_hash, **fields))
+        JournalEntry.objects.bulk_create(entries)
+        JournalHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash, recorded_at=recorded_at)
+    return entries
 
 
 # Daily digests

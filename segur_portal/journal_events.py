@@ -224,18 +224,24 @@ def journal_message(message, *, candidature=None, editeur=None, first: bool = Fa
 
 
 def journal_sollicitation(sollicitation, *, kind: str, actor=None, at, **data) -> None:
-    journal_append(
-        kind=kind,
-        actor=actor,
-        candidature=sollicitation.candidature,
-        at=at,
-        data={
+    journal_append(**sollicitation_event(sollicitation, kind=kind, actor=actor, at=at, **data))
+
+
+def sollicitation_event(sollicitation, *, kind: str, actor=None, at, **data) -> dict:
+    """The arguments of journal_append for an event of a sollicitation, for
+    journal_append_many."""
+    return {
+        "kind": kind,
+        "actor": actor,
+        "candidature": sollicitation.candidature,
+        "at": at,
+        "data": {
             "sollicitation": sollicitation.pk,
             "opened_at": sollicitation.opened_at,
             "phase": sollicitation.phase,
             **data,
         },
-    )
+    }
 
 
 def journal_verdicts(verdicts) -> None:

@@ -6,7 +6,7 @@ import secrets
 import smtplib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -83,13 +83,10 @@ def is_permanent_failure(error: Exception) -> bool:
     return isinstance(error, ValueError | UnicodeError)
 
 
-def email_queue(
-    *, to: Iterable[str], subject: str, body: str, sensitive: bool = False, notification=None
+def _outbound(
+    to: Iterable[str], *, subject: str, body: str, sensitive: bool = False, notification=None
 ) -> list[OutboundEmail]:
-    """Record e-mails in the outbox; a worker sends them once the transaction commits."""
-    from segur_portal.tasks import email_deliver
-
-    emails = OutboundEmail.objects.bulk_create(
+    return [
         OutboundEmail(
             to=address,
             subject=email_subject(subject),
@@ -98,11 +95,33 @@ def email_queue(
             notification=notification,
         )
         for address in dict.fromkeys(normalize_email(a) for a in to if a)
+    ]
+
+
+def email_queue(
+    *, to: Iterable[str], subject: str, body: str, sensitive: bool = False, notification=None
+) -> list[OutboundEmail]:
+    """Record e-mails in the outbox; a worker sends them once the transaction commits."""
+    from segur_portal.tasks import email_deliver
+
+    emails = OutboundEmail.objects.bulk_create(
+        _outbound(to, subject=subject, body=body, sensitive=sensitive, notification=notification)
     )
     for email in emails:
         # robust: a broker outage must not fail the user's request; the sweep retries.
         transaction.on_commit(lambda pk=email.pk: email_deliver.delay(pk), robust=True)
     return emails
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification_send call, for notifications_send_many."""
+
+    recipients: Iterable[User]
+    title: str
+    body: str
+    url: str = ""
+    extra_emails: Iterable[str] = ()
 
 
 def notification_send(
@@ -115,32 +134,60 @@ def notification_send(
     extra_emails: Iterable[str] = (),
 ) -> list[Notification]:
     """Notify users in the portal and by e-mail (plus addresses without an account)."""
+    notice = Notice(
+        recipients=recipients, title=title, body=body, url=url, extra_emails=extra_emails
+    )
+    return notifications_send_many([notice], email=email)
+
+
+def notifications_send_many(
+    notices: list[Notice], *, email: bool = True, one_task: bool = False
+) -> list[Notification]:
+    """notification_send for each notice in turn, in one insert of notifications and
+    one of e-mails: the same rows, in the same order. `one_task`: the e-mails are
+    queued by one task that queues each (a sweep's hundreds of e-mails, one publish)."""
+    from segur_portal.tasks import email_deliver, emails_deliver_queue
+
+    notices = [replace(notice, recipients=list(notice.recipients)) for notice in notices]
     notifications = Notification.objects.bulk_create(
-        Notification(recipient=user, title=title, body=body, url=url)
-        for user in recipients
+        Notification(recipient=user, title=notice.title, body=notice.body, url=notice.url)
+        for notice in notices
+        for user in notice.recipients
         if user.is_active
     )
-    if email:
-        for notification in notifications:
-            email_queue(
-                to=[notification.recipient.email],
-                subject=title,
+    if not email:
+        return notifications
+    emails, sent = [], iter(notifications)
+    for notice in notices:
+        mine = [next(sent) for user in notice.recipients if user.is_active]
+        link = absolute_url(notice.url) if notice.url else ""
+        for notification in mine:
+            emails += _outbound(
+                [notification.recipient.email],
+                subject=notice.title,
                 body=render_to_string(
-                    "emails/notification.txt",
-                    {"notification": notification, "link": absolute_url(url) if url else ""},
+                    "emails/notification.txt", {"notification": notification, "link": link}
                 ),
                 notification=notification,
             )
-        extra = set(map(normalize_email, extra_emails)) - {n.recipient.email for n in notifications}
+        extra = set(map(normalize_email, notice.extra_emails)) - {n.recipient.email for n in mine}
         if extra:
-            email_queue(
-                to=sorted(extra),
-                subject=title,
+            emails += _outbound(
+                sorted(extra),
+                subject=notice.title,
                 body=render_to_string(
                     "emails/notification.txt",
-                    {"notification": {"title": title, "body": body}, "link": ""},
+                    {"notification": {"title": notice.title, "body": notice.body}, "link": ""},
                 ),
             )
+    emails = OutboundEmail.objects.bulk_create(emails)
+    # robust: a broker outage must not fail the user's request; the sweep retries.
+    if one_task and len(emails) > 1:
+        ids = [outbound.pk for outbound in emails]
+        transaction.on_commit(lambda: emails_deliver_queue.delay(ids), robust=True)
+        return notifications
+    for outbound in emails:
+        transaction.on_commit(lambda pk=outbound.pk: email_deliver.delay(pk), robust=True)
     return notifications
 
 

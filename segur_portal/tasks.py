@@ -24,6 +24,15 @@ def email_deliver(email_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
+def emails_deliver_queue(email_ids: list[int]) -> int:
+    """Queue email_deliver for each e-mail: what a sweep wrote, published once by the
+    sweep. Those a broker outage leaves unqueued, emails_requeue queues later."""
+    for email_id in email_ids:
+        email_deliver.delay(email_id)
+    return len(email_ids)
+
+
+@shared_task(acks_late=True)
 def sweep() -> dict[str, int]:
     """Run every sweeper of settings.SWEEPERS. Each one is idempotent, so a late,
     repeated or concurrent run enforces each deadline once."""

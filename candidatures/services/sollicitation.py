@@ -11,11 +11,12 @@ a sweep after an outage all give the same result, once.
 """
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +26,7 @@ from candidatures.models import Candidature, Sollicitation, SollicitationMessage
 from candidatures.models.sollicitation import INSTRUCTION_DELAY_DAYS, OPEN
 from candidatures.permissions import is_company_member, runs_procedure
 from candidatures.proof_kinds import MO, PDF_MIME_TYPES, VIDEO_CAPTURE_MIME_TYPES
-from candidatures.services.candidature import _apply, _reject, notify_company
+from candidatures.services.candidature import _apply, _reject, candidature_url, notify_company
 from preuves.services import FileRule, fichier_receive, receiving_files
 from segur_portal.clocks import (
     deadline_after_calendar_days,
@@ -35,8 +36,10 @@ from segur_portal.clocks import (
     format_paris_datetime,
 )
 from segur_portal.enums import JournalKind
-from segur_portal.journal_events import journal_message, journal_sollicitation
-from segur_portal.services import notification_send
+from segur_portal.journal import journal_append_many
+from segur_portal.journal_events import journal_message, journal_sollicitation, sollicitation_event
+from segur_portal.models import User
+from segur_portal.services import Notice, notification_send, notifications_send_many
 from segur_portal.webhooks import webhook_sollicitation_closing, webhook_sollicitation_opened
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ INSTRUCTION_DEPRIORITISATION_HOURS = 24
 INSTRUCTION_ABANDON_DAYS = 30
 # The sweep locks and applies due clocks this many at a time, one transaction each.
 SWEEP_BATCH = 100
+# What applying a clock reads besides the row.
+SWEEP_RELATED = ("candidature__campagne", "candidature__editeur", "opened_by")
 # The state a candidature is in while a sollicitation of each phase can be opened.
 PHASE_STATES = {
     Phase.ADMINISTRATIVE: {S.ADMIN_SOUMISE},
@@ -508,19 +513,23 @@ def sollicitations_sweep(*, now: datetime) -> int:
             # Locked and read again: a row applied meanwhile is no longer due.
             batch = list(
                 Sollicitation.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("candidature__campagne", "candidature__editeur", "opened_by")
+                .select_related(*SWEEP_RELATED)
                 .filter(due_clocks(now), pk__in=ids)
                 .order_by("pk")
             )
+            # A deadline ends the candidature: its clocks are applied one at a time, in
+            # their order; the clocks of the other candidatures, together.
+            ending = {s.candidature_id for s in batch if _deadline_reached(s, now)}
+            handled += _sweep_together([s for s in batch if s.candidature_id not in ending], now)
             moved = set()
             for sollicitation in batch:
+                if sollicitation.candidature_id not in ending:
+                    continue
                 if sollicitation.candidature_id in moved:
                     # Its candidature left the phase earlier in this batch (an expiry):
                     # read the row and the candidature as they are now.
                     sollicitation = (
-                        Sollicitation.objects.select_related(
-                            "candidature__campagne", "candidature__editeur", "opened_by"
-                        )
+                        Sollicitation.objects.select_related(*SWEEP_RELATED)
                         .filter(OPEN, pk=sollicitation.pk)
                         .first()
                     )
@@ -535,6 +544,12 @@ def sollicitations_sweep(*, now: datetime) -> int:
     return handled + _close_ended_exchanges(now)
 
 
+def _deadline_reached(sollicitation: Sollicitation, now: datetime) -> bool:
+    """The clock's own deadline has passed before the jalon's: the candidature is
+    rejected or abandoned."""
+    return sollicitation.due_at <= sollicitation.closes_at and now >= sollicitation.due_at
+
+
 def _sweep_guarded(sollicitation: Sollicitation, now: datetime) -> bool:
     """One clock, in a savepoint: a failure is logged and leaves it due for the next
     sweep, without undoing the batch's other clocks."""
@@ -544,6 +559,129 @@ def _sweep_guarded(sollicitation: Sollicitation, now: datetime) -> bool:
     except Exception:
         logger.exception("sollicitation %s : délai non appliqué", sollicitation.pk)
         return False
+
+
+def _sweep_together(clocks: list[Sollicitation], now: datetime) -> int:
+    """Clocks that move no candidature, applied with their writes gathered: a few
+    statements for all of them. If anything fails, they are undone and applied one by
+    one, so that a failing clock leaves the others applied."""
+    if not clocks:
+        return 0
+    try:
+        with transaction.atomic():
+            effects = _GatheredEffects()
+            handled = sum(_sweep_one(sollicitation, now, effects) for sollicitation in clocks)
+            effects.write()
+        return handled
+    except Exception:
+        logger.warning("lot de %s délais : appliqués un par un", len(clocks), exc_info=True)
+    # Still locked by this transaction, and due again since the savepoint rolled back.
+    again = (
+        Sollicitation.objects.select_related(*SWEEP_RELATED)
+        .filter(due_clocks(now), pk__in=[sollicitation.pk for sollicitation in clocks])
+        .order_by("pk")
+    )
+    return sum(_sweep_guarded(sollicitation, now) for sollicitation in again)
+
+
+class _Effects:
+    """What applying a clock writes, each write as it comes: one clock at a time."""
+
+    def save(self, sollicitation: Sollicitation, fields: list[str]) -> None:
+        sollicitation.save(update_fields=fields)
+
+    def mark(self, candidature: Candidature, field: str, at: datetime) -> None:
+        """An instant of the candidature, set by the first clock that reaches it."""
+        Candidature.objects.filter(pk=candidature.pk, **{f"{field}__isnull": True}).update(
+            **{field: at}
+        )
+
+    def journal(self, sollicitation: Sollicitation, **event) -> None:
+        journal_sollicitation(sollicitation, **event)
+
+    def notify_company(self, candidature: Candidature, *, title: str, body: str) -> None:
+        members = candidature.editeur.members.filter(is_active=True)
+        self.notify(_company_notice(candidature, title=title, body=body, recipients=members))
+
+    def notify(self, notice: Notice) -> None:
+        notifications_send_many([notice], one_task=True)
+
+
+IMMEDIATE = _Effects()
+
+
+def _company_notice(candidature: Candidature, *, title: str, body: str, recipients) -> Notice:
+    """What notify_company sends: to the company's users and its declared contacts."""
+    return Notice(
+        recipients=recipients,
+        title=title,
+        body=body,
+        url=candidature_url(candidature),
+        extra_emails=candidature.editeur.contact_emails,
+    )
+
+
+class _GatheredEffects(_Effects):
+    """The same writes, gathered over clocks in their order, then made in one statement
+    per table: the same rows as one clock at a time."""
+
+    def __init__(self) -> None:
+        self.saved: dict[int, tuple[Sollicitation, set[str]]] = {}
+        self.marks: dict[str, dict[int, datetime]] = {}
+        self.events: list[dict] = []
+        # (candidature, notice without recipients) for a company, (None, notice) else.
+        self.notices: list[tuple[Candidature | None, Notice]] = []
+
+    def save(self, sollicitation, fields):
+        self.saved.setdefault(sollicitation.pk, (sollicitation, set()))[1].update(fields)
+
+    def mark(self, candidature, field, at):
+        self.marks.setdefault(field, {}).setdefault(candidature.pk, at)
+
+    def journal(self, sollicitation, **event):
+        self.events.append(sollicitation_event(sollicitation, **event))
+
+    def notify_company(self, candidature, *, title, body):
+        notice = _company_notice(candidature, title=title, body=body, recipients=())
+        self.notices.append((candidature, notice))
+
+    def notify(self, notice):
+        self.notices.append((None, notice))
+
+    def write(self) -> None:
+        # One statement per field and value: the sweep sets instants to `now`.
+        changes: dict[tuple[str, object], list[int]] = {}
+        for sollicitation, fields in self.saved.values():
+            for field in sorted(fields):
+                changes.setdefault((field, getattr(sollicitation, field)), []).append(
+                    sollicitation.pk
+                )
+        for (field, value), pks in changes.items():
+            Sollicitation.objects.filter(pk__in=pks).update(**{field: value})
+        for field, instants in self.marks.items():
+            Candidature.objects.filter(pk__in=instants, **{f"{field}__isnull": True}).update(
+                **{
+                    field: Case(
+                        *(When(pk=pk, then=Value(at)) for pk, at in instants.items()),
+                        output_field=DateTimeField(),
+                    )
+                }
+            )
+        journal_append_many(self.events)
+        companies = {candidature.editeur_id for candidature, _ in self.notices if candidature}
+        members = {}
+        if companies:
+            for user in User.objects.filter(editeur_id__in=companies, is_active=True):
+                members.setdefault(user.editeur_id, []).append(user)
+        notifications_send_many(
+            [
+                replace(notice, recipients=members.get(candidature.editeur_id, []))
+                if candidature
+                else notice
+                for candidature, notice in self.notices
+            ],
+            one_task=True,
+        )
 
 
 def _ended_exchanges(now: datetime) -> list[Q]:
@@ -575,9 +713,16 @@ def _close_ended_exchanges(now: datetime) -> int:
             )
             for sollicitation in ending:
                 sollicitation.closed_at = min(now, sollicitation.closes_at)
-                journal_sollicitation(
-                    sollicitation, kind=JournalKind.SOLLICITATION_CLOSE, at=sollicitation.closed_at
-                )
+            journal_append_many(
+                [
+                    sollicitation_event(
+                        sollicitation,
+                        kind=JournalKind.SOLLICITATION_CLOSE,
+                        at=sollicitation.closed_at,
+                    )
+                    for sollicitation in ending
+                ]
+            )
         closed += len(ending)
         if len(ids) < SWEEP_BATCH:
             break
@@ -585,17 +730,17 @@ def _close_ended_exchanges(now: datetime) -> int:
     return closed
 
 
-def _sweep_one(sollicitation: Sollicitation, now: datetime) -> bool:
+def _sweep_one(sollicitation: Sollicitation, now: datetime, effects: _Effects = IMMEDIATE) -> bool:
     if sollicitation.phase == Phase.INSTRUCTION:
-        return _sweep_instruction(sollicitation, now)
-    return _sweep_phase_1(sollicitation, now)
+        return _sweep_instruction(sollicitation, now, effects)
+    return _sweep_phase_1(sollicitation, now, effects)
 
 
-def _expire(sollicitation: Sollicitation, now: datetime) -> None:
+def _expire(sollicitation: Sollicitation, now: datetime, effects: _Effects) -> None:
     sollicitation.status = Status.EXPIREE
     sollicitation.expired_at = now
-    sollicitation.save(update_fields=["status", "expired_at"])
-    journal_sollicitation(
+    effects.save(sollicitation, ["status", "expired_at"])
+    effects.journal(
         sollicitation,
         kind=JournalKind.SOLLICITATION_EXPIREE,
         at=now,
@@ -603,10 +748,10 @@ def _expire(sollicitation: Sollicitation, now: datetime) -> None:
     )
 
 
-def _sweep_phase_1(sollicitation: Sollicitation, now: datetime) -> bool:
+def _sweep_phase_1(sollicitation: Sollicitation, now: datetime, effects: _Effects) -> bool:
     candidature = sollicitation.candidature
-    if sollicitation.due_at <= sollicitation.closes_at and now >= sollicitation.due_at:
-        _expire(sollicitation, now)
+    if _deadline_reached(sollicitation, now):
+        _expire(sollicitation, now, effects)
         reason = (
             f"Pas de réponse à la sollicitation de l’ANS du {format_paris_datetime(sollicitation.opened_at)} "
             f"dans le délai de {PHASE_1_WORKING_DAYS} jours ouvrés, qui courait "
@@ -615,25 +760,27 @@ def _sweep_phase_1(sollicitation: Sollicitation, now: datetime) -> bool:
         if candidature.state in PHASE_STATES[sollicitation.phase]:
             _reject(candidature=candidature, actor=None, reason=reason, now=now)
         _notify_agency(
-            sollicitation, f"Candidature rejetée faute de réponse — {candidature.reference}"
+            sollicitation,
+            f"Candidature rejetée faute de réponse — {candidature.reference}",
+            effects,
         )
         return True
     if now >= sollicitation.closes_at:
-        _expire(sollicitation, now)
-        _notify_exchanges_closed(sollicitation)
+        _expire(sollicitation, now, effects)
+        _notify_exchanges_closed(sollicitation, effects)
         return True
-    return _send_reminders(sollicitation, now)
+    return _send_reminders(sollicitation, now, effects)
 
 
-def _sweep_instruction(sollicitation: Sollicitation, now: datetime) -> bool:
+def _sweep_instruction(sollicitation: Sollicitation, now: datetime, effects: _Effects) -> bool:
     candidature = sollicitation.candidature
     changed = False
     if now >= sollicitation.closes_at and sollicitation.closes_at < sollicitation.due_at:
-        _expire(sollicitation, now)
-        _notify_exchanges_closed(sollicitation)
+        _expire(sollicitation, now, effects)
+        _notify_exchanges_closed(sollicitation, effects)
         return True
-    if now >= sollicitation.due_at:
-        _expire(sollicitation, now)
+    if _deadline_reached(sollicitation, now):
+        _expire(sollicitation, now, effects)
         reason = (
             f"Pas de réponse à la sollicitation de l’ANS du {format_paris_datetime(sollicitation.opened_at)} "
             f"dans les {INSTRUCTION_ABANDON_DAYS} jours, qui couraient {due_display(sollicitation.due_at)}."
@@ -642,19 +789,19 @@ def _sweep_instruction(sollicitation: Sollicitation, now: datetime) -> bool:
         if candidature.state in PHASE_STATES[Phase.INSTRUCTION]:
             _apply(candidature=candidature, name="abandon", actor=None, now=now, reason=reason,
                    after=lambda locked: _closed(locked, now, reason))  # fmt: skip
-            notify_company(candidature, title=f"Candidature abandonnée — {candidature.nom_commercial}",
-                           body=f"La candidature {candidature.reference} est abandonnée. {reason}")  # fmt: skip
+            effects.notify_company(candidature, title=f"Candidature abandonnée — {candidature.nom_commercial}",
+                                   body=f"La candidature {candidature.reference} est abandonnée. {reason}")  # fmt: skip
         _notify_agency(
-            sollicitation, f"Candidature abandonnée faute de réponse — {candidature.reference}"
+            sollicitation,
+            f"Candidature abandonnée faute de réponse — {candidature.reference}",
+            effects,
         )
         return True
     if sollicitation.depriorisation_applied_at is None and now >= deprioritised_at(sollicitation):
         sollicitation.depriorisation_applied_at = now
-        sollicitation.save(update_fields=["depriorisation_applied_at"])
-        Candidature.objects.filter(pk=candidature.pk, depriorisee_at__isnull=True).update(
-            depriorisee_at=deprioritised_at(sollicitation)
-        )
-        notify_company(
+        effects.save(sollicitation, ["depriorisation_applied_at"])
+        effects.mark(candidature, "depriorisee_at", deprioritised_at(sollicitation))
+        effects.notify_company(
             candidature,
             title=f"Dossier dépriorisé — {candidature.nom_commercial}",
             body="Sans réponse à la sollicitation de l’ANS dans les 24 heures, votre dossier perd "
@@ -663,11 +810,9 @@ def _sweep_instruction(sollicitation: Sollicitation, now: datetime) -> bool:
         changed = True
     if sollicitation.retard_applied_at is None and now >= major_delay_at(sollicitation):
         sollicitation.retard_applied_at = now
-        sollicitation.save(update_fields=["retard_applied_at"])
-        Candidature.objects.filter(pk=candidature.pk, retard_important_at__isnull=True).update(
-            retard_important_at=major_delay_at(sollicitation)
-        )
-        notify_company(
+        effects.save(sollicitation, ["retard_applied_at"])
+        effects.mark(candidature, "retard_important_at", major_delay_at(sollicitation))
+        effects.notify_company(
             candidature,
             title=f"Retard important — {candidature.nom_commercial}",
             body="Sans réponse depuis 5 jours, un retard important est à prévoir sur l’instruction "
@@ -675,7 +820,7 @@ def _sweep_instruction(sollicitation: Sollicitation, now: datetime) -> bool:
             "candidature sera abandonnée.",
         )
         changed = True
-    return _send_reminders(sollicitation, now) or changed
+    return _send_reminders(sollicitation, now, effects) or changed
 
 
 def _missed_reminder_note(sollicitation: Sollicitation) -> str:
@@ -694,7 +839,7 @@ def _closed(candidature: Candidature, now: datetime, reason: str) -> None:
     candidature.closed_reason = reason
 
 
-def _send_reminders(sollicitation: Sollicitation, now: datetime) -> bool:
+def _send_reminders(sollicitation: Sollicitation, now: datetime, effects: _Effects) -> bool:
     """Half-time and one working day before the decisive deadline; if the sweep was
     down through both moments, only the later reminder goes."""
     due_at = sollicitation.effective_due_at
@@ -706,12 +851,12 @@ def _send_reminders(sollicitation: Sollicitation, now: datetime) -> bool:
         sollicitation.reminder_last_sent_at = now
         if sollicitation.reminder_half_sent_at is None:
             sollicitation.reminder_half_sent_at = now
-        sollicitation.save(update_fields=["reminder_last_sent_at", "reminder_half_sent_at"])
-        journal_sollicitation(
+        effects.save(sollicitation, ["reminder_last_sent_at", "reminder_half_sent_at"])
+        effects.journal(
             sollicitation, kind=JournalKind.SOLLICITATION_RAPPEL, at=now, reminder="last"
         )
         webhook_sollicitation_closing(sollicitation, now=now)
-        notify_company(
+        effects.notify_company(
             candidature,
             title=f"Dernier jour pour répondre à l’ANS — {candidature.nom_commercial}",
             body=f"La sollicitation de l’ANS attend votre réponse {due_display(due_at)}.",
@@ -719,11 +864,11 @@ def _send_reminders(sollicitation: Sollicitation, now: datetime) -> bool:
         return True
     if sollicitation.reminder_half_sent_at is None and now >= half_at:
         sollicitation.reminder_half_sent_at = now
-        sollicitation.save(update_fields=["reminder_half_sent_at"])
-        journal_sollicitation(
+        effects.save(sollicitation, ["reminder_half_sent_at"])
+        effects.journal(
             sollicitation, kind=JournalKind.SOLLICITATION_RAPPEL, at=now, reminder="half"
         )
-        notify_company(
+        effects.notify_company(
             candidature,
             title=f"Rappel : l’ANS attend votre réponse — {candidature.nom_commercial}",
             body=f"La moitié du délai est écoulée. Répondez {due_display(due_at)}.",
@@ -732,23 +877,25 @@ def _send_reminders(sollicitation: Sollicitation, now: datetime) -> bool:
     return False
 
 
-def _notify_agency(sollicitation: Sollicitation, title: str) -> None:
-    notification_send(
-        recipients=[sollicitation.opened_by],
-        title=title,
-        body=f"Sollicitation du {format_paris_datetime(sollicitation.opened_at)} restée sans réponse.",
-        url=sollicitation_url(sollicitation),
+def _notify_agency(sollicitation: Sollicitation, title: str, effects: _Effects) -> None:
+    effects.notify(
+        Notice(
+            recipients=[sollicitation.opened_by],
+            title=title,
+            body=f"Sollicitation du {format_paris_datetime(sollicitation.opened_at)} restée sans réponse.",
+            url=sollicitation_url(sollicitation),
+        )
     )
 
 
-def _notify_exchanges_closed(sollicitation: Sollicitation) -> None:
+def _notify_exchanges_closed(sollicitation: Sollicitation, effects: _Effects) -> None:
     candidature = sollicitation.candidature
     jalon = PHASE_JALON[sollicitation.phase].upper()
-    notify_company(
+    effects.notify_company(
         candidature,
         title=f"Fin des échanges ({jalon}) — {candidature.nom_commercial}",
         body=f"Les échanges de cette phase étaient ouverts {due_display(sollicitation.closes_at)} "
         f"({jalon}) : ils sont clos, la sollicitation de l’ANS n’attend plus de réponse. L’ANS décidera "
         "sur les éléments reçus.",
     )
-    _notify_agency(sollicitation, f"Échanges clos ({jalon}) — {candidature.reference}")
+    _notify_agency(sollicitation, f"Échanges clos ({jalon}) — {candidature.reference}", effects)
