@@ -7,6 +7,8 @@ kept up to date by freshclam (docs/ANTIVIRUS.md).
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -48,3 +50,21 @@ def clamd_start(run_dir: Path) -> tuple[subprocess.Popen, Path]:
             raise RuntimeError(f"clamd n’a pas démarré ; voir {run_dir / 'clamd.log'}")
         time.sleep(0.1)
     return process, socket_path
+
+
+@contextmanager
+def embedded_antivirus(run_dir: Path) -> Iterator[Path | None]:
+    """For a command of the embedded default that checks files (`seed_demo`): when no
+    clamd is configured, one of its own on the shipped signatures for the time of the
+    command, stopped after it. Yields its socket, or None when a clamd is configured."""
+    if settings.CLAMD_SOCKET or settings.CLAMD_HOST:
+        yield None
+        return
+    process, socket_path = clamd_start(run_dir)
+    settings.CLAMD_SOCKET = str(socket_path)
+    try:
+        yield socket_path
+    finally:
+        settings.CLAMD_SOCKET = ""
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from preuves.clamd_daemon import embedded_antivirus
 from segur_portal.demo import DEMO_PASSWORD, seed_demo
 
 
@@ -12,7 +14,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            accounts = seed_demo()
+            # The demo's files are checked like any other, antivirus included: before
+            # `runportal` starts its clamd, this command starts one of its own.
+            with embedded_antivirus(settings.VAR_DIR / "clamd"):
+                accounts = seed_demo()
         except ImproperlyConfigured as error:
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS("Comptes de démonstration prêts :"))
