@@ -13,9 +13,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
-from weasyprint import HTML
-
-from segur_portal.seal import seal_pdf
 
 # The name each document goes by in its seal's reason.
 TITLES = {
@@ -50,6 +47,12 @@ def document_title(template: str, context: dict) -> str:
 
 
 def render_pdf(template: str, context: dict) -> bytes:
+    # Imported here: WeasyPrint and pyHanko take seconds to import, and the URL
+    # configuration imports this module through the views that issue documents.
+    from weasyprint import HTML
+
+    from segur_portal.seal import seal_pdf
+
     html = render_to_string(
         template,
         {
