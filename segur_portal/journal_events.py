@@ -8,7 +8,7 @@ in their own records)."""
 
 from candidatures.enums import IN_PROGRESS_STATES, CandidatureState
 from segur_portal.enums import JournalKind
-from segur_portal.journal import journal_append
+from segur_portal.journal import journal_append, journal_append_many
 
 S = CandidatureState
 PUBLIC_STATES = IN_PROGRESS_STATES | {S.REFERENCEE}
@@ -245,18 +245,23 @@ def sollicitation_event(sollicitation, *, kind: str, actor=None, at, **data) -> 
 
 
 def journal_verdicts(verdicts) -> None:
-    for verdict in verdicts:
-        journal_append(
-            kind=JournalKind.VERDICT,
-            actor=verdict.by,
-            candidature=verdict.candidature,
-            at=verdict.at,
-            data={
-                "exigence": verdict.exigence.identifier,
-                "verdict": verdict.verdict,
-                "comment": verdict.comment,
-            },
-        )
+    """One entry per verdict, chained in one insert (a bulk verdict records many)."""
+    journal_append_many(
+        [
+            {
+                "kind": JournalKind.VERDICT,
+                "actor": verdict.by,
+                "candidature": verdict.candidature,
+                "at": verdict.at,
+                "data": {
+                    "exigence": verdict.exigence.identifier,
+                    "verdict": verdict.verdict,
+                    "comment": verdict.comment,
+                },
+            }
+            for verdict in verdicts
+        ]
+    )
 
 
 def journal_signature(convention) -> None:

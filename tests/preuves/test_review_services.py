@@ -13,9 +13,13 @@ from django.utils import timezone
 from candidatures.enums import CandidatureState
 from candidatures.models import Candidature, Exigence
 from preuves import instruction, selectors
+from preuves.depot import _applicable
 from preuves.enums import Consultation, FichierStatus
 from preuves.models import Depot, ExigenceVerdict, Fichier
 from preuves.services import fichier_download_record
+from segur_portal.enums import JournalKind
+from segur_portal.journal import journal_verify
+from segur_portal.models import JournalEntry
 from tests.factories import UserFactory, company_user
 from tests.preuves.dossiers import eligible_candidature
 from tests.preuves.factories import FichierFactory
@@ -45,6 +49,34 @@ def test_a_bulk_verdict_records_one_verdict_on_each_requirement():
         ("INS.01", "conforme", instructeur.pk),
         ("SSI.07", "conforme", instructeur.pk),
     ]
+
+
+def test_a_bulk_verdict_costs_the_same_queries_for_2_or_9_requirements_and_keeps_the_chain():
+    counts = []
+    for size in (2, 9):
+        candidature, instructeur = instructing()
+        exigences = list(
+            _applicable(candidature).exclude(identifier="INS.01").order_by("position")[:size]
+        )
+        # The journal's head exists before the measure, as in a running portal.
+        instruction.verdict_record(
+            candidature=candidature, exigence=_exigences(candidature, "INS.01")[0],
+            verdict="conforme", comment="", actor=instructeur,
+        )  # fmt: skip
+        with CaptureQueriesContext(connection) as queries:
+            instruction.verdicts_record(
+                candidature=candidature, exigences=exigences, verdict="non_conforme",
+                comment="Capture absente.", actor=instructeur,
+            )  # fmt: skip
+        counts.append(len(queries))
+        entries = JournalEntry.objects.filter(
+            candidature=candidature, kind=JournalKind.VERDICT
+        ).order_by("seq")
+        assert [entry.data["exigence"] for entry in entries][1:] == [
+            exigence.identifier for exigence in exigences
+        ]
+    assert counts[0] == counts[1]
+    assert journal_verify(check_timestamps=False).ok
 
 
 def test_a_bulk_non_conforme_needs_its_comment_and_records_nothing_without_it():
