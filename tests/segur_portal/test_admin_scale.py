@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from candidatures.enums import SollicitationPhase
 from candidatures.models import Exigence, Sollicitation
+from preuves.enums import FichierStatus
 from preuves.models import Depot, Fichier, FichierDownload
 from segur_portal.models import Notification, OutboundEmail
 from tests.factories import CandidatureFactory, UserFactory, company_user
@@ -139,3 +140,23 @@ def test_the_file_search_and_order_can_be_answered_by_their_indexes():
         assert "fichier_uploaded" in ordered.explain()
         cursor.execute("SET LOCAL enable_indexscan = off")
         assert "fichier_name_trgm" in searched.explain()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans are PostgreSQL's")
+def test_the_file_list_filtered_by_a_rare_status_reads_its_partial_index():
+    """The list filtered by status « refusée » counts its rows and reads its page through
+    fichier_status_rare (without it, the count read the million rows); the accepted
+    files are not in that index."""
+    FichierFactory(refused=True)
+    FichierFactory(accepted=True)
+    refused = Fichier.objects.filter(status=FichierStatus.REFUSEE)
+    page = refused.order_by("-uploaded_at", "-pk")[:50]
+    count_sql, count_params = refused.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        assert "fichier_status_rare" in page.explain()
+        cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({count_sql}) AS page", count_params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "fichier_status_rare" in plan, plan
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'fichier_status_rare'")
+        assert "WHERE (NOT ((status)::text = 'acceptee'::text))" in cursor.fetchone()[0]
