@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -56,6 +57,7 @@ def absolute_url(path: str) -> str:
 SUBJECT_MAX_LENGTH = 200
 
 
+@lru_cache(maxsize=1024)
 def email_subject(text: str) -> str:
     """A subject safe for a mail header: one line, no control character, bounded.
 
@@ -86,10 +88,11 @@ def is_permanent_failure(error: Exception) -> bool:
 def _outbound(
     to: Iterable[str], *, subject: str, body: str, sensitive: bool = False, notification=None
 ) -> list[OutboundEmail]:
+    subject = email_subject(subject)
     return [
         OutboundEmail(
             to=address,
-            subject=email_subject(subject),
+            subject=subject,
             body=body,
             sensitive=sensitive,
             notification=notification,
@@ -161,24 +164,19 @@ def notifications_send_many(
     for notice in notices:
         mine = [next(sent) for user in notice.recipients if user.is_active]
         link = absolute_url(notice.url) if notice.url else ""
+        # Every account gets the same text: rendered once per notice.
+        body = _notification_body(notice, link) if mine else ""
         for notification in mine:
             emails += _outbound(
                 [notification.recipient.email],
                 subject=notice.title,
-                body=render_to_string(
-                    "emails/notification.txt", {"notification": notification, "link": link}
-                ),
+                body=body,
                 notification=notification,
             )
         extra = set(map(normalize_email, notice.extra_emails)) - {n.recipient.email for n in mine}
         if extra:
             emails += _outbound(
-                sorted(extra),
-                subject=notice.title,
-                body=render_to_string(
-                    "emails/notification.txt",
-                    {"notification": {"title": notice.title, "body": notice.body}, "link": ""},
-                ),
+                sorted(extra), subject=notice.title, body=_notification_body(notice, "")
             )
     emails = OutboundEmail.objects.bulk_create(emails)
     # robust: a broker outage must not fail the user's request; the sweep retries.
@@ -189,6 +187,13 @@ def notifications_send_many(
     for outbound in emails:
         transaction.on_commit(lambda pk=outbound.pk: email_deliver.delay(pk), robust=True)
     return notifications
+
+
+def _notification_body(notice: Notice, link: str) -> str:
+    return render_to_string(
+        "emails/notification.txt",
+        {"notification": {"title": notice.title, "body": notice.body}, "link": link},
+    )
 
 
 def email_deliver(*, email_id: int) -> bool:
