@@ -16,30 +16,38 @@ PUBLIC_STATES = IN_PROGRESS_STATES | {S.REFERENCEE}
 
 def journal_transition(transition) -> None:
     """A change of state (CandidatureTransition), and the registry's change it makes."""
+    journal_append_many(transition_events(transition))
+
+
+def transition_events(transition) -> list[dict]:
+    """What journal_transition appends, for journal_append_many."""
     candidature = transition.candidature
-    journal_append(
-        kind=JournalKind.TRANSITION,
-        actor=transition.actor,
-        candidature=candidature,
-        at=transition.at,
-        data={
-            "transition": transition.name,
-            "from": transition.from_state,
-            "to": transition.to_state,
-            "reason": transition.reason,
-        },
-    )
+    event = {"actor": transition.actor, "candidature": candidature, "at": transition.at}
+    events = [
+        {
+            **event,
+            "kind": JournalKind.TRANSITION,
+            "data": {
+                "transition": transition.name,
+                "from": transition.from_state,
+                "to": transition.to_state,
+                "reason": transition.reason,
+            },
+        }
+    ]
     if transition.to_state == S.REFERENCEE:
         attestation = _attestation(candidature)
         if attestation is not None:
-            journal_append(
-                kind=JournalKind.ATTESTATION,
-                actor=transition.actor,
-                candidature=candidature,
-                at=transition.at,
-                data={"attestation": attestation.pk, "numero": attestation.numero},
+            events.append(
+                {
+                    **event,
+                    "kind": JournalKind.ATTESTATION,
+                    "data": {"attestation": attestation.pk, "numero": attestation.numero},
+                }
             )
-    _registre_change(transition)
+    if registre := _registre_data(transition):
+        events.append({**event, "kind": JournalKind.REGISTRE, "data": registre})
+    return events
 
 
 def _attestation(candidature):
@@ -67,10 +75,10 @@ def registre_event(from_state: str, to_state: str) -> str:
 PUBLIC_REASONS = {S.DEREFERENCEE, S.RETIREE}
 
 
-def _registre_change(transition) -> None:
+def _registre_data(transition) -> dict | None:
     event = registre_event(transition.from_state, transition.to_state)
     if not event:
-        return
+        return None
     candidature = transition.candidature
     data = {
         "event": event,
@@ -84,13 +92,7 @@ def _registre_change(transition) -> None:
     if event in {"referencee", "dereferencee"}:
         attestation = _attestation(candidature)
         data["numero"] = attestation.numero if attestation else ""
-    journal_append(
-        kind=JournalKind.REGISTRE,
-        actor=transition.actor,
-        candidature=candidature,
-        at=transition.at,
-        data=data,
-    )
+    return data
 
 
 def journal_candidature_created(candidature) -> None:

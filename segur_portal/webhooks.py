@@ -1,7 +1,7 @@
 """Signed webhooks: a company's endpoints are told of the events it chose (docs/WEBHOOKS.md).
 
-- `webhook_emit` is the one function the services call where an event happens, inside
-  their transaction: it records one delivery per endpoint of the company that wants the
+- `webhook_emit` (`webhooks_emit_many` for a batch of events) is what the services call
+  where an event happens, inside their transaction: it records one delivery per endpoint of the company that wants the
   event, and queues each after the commit (an event rolled back is never sent).
 - `webhook_deliver` (a Celery task, segur_portal.tasks) makes one attempt: the address
   is resolved, every address checked (no private, loopback or link-local address), the
@@ -200,42 +200,73 @@ def _body(*, event: str, event_id: uuid.UUID, now: datetime, data: dict) -> str:
     )
 
 
+def _endpoints(editeur_ids) -> dict[int, list[tuple[int, list[str]]]]:
+    """(pk, events) of each company's active endpoints (ten at most each: read whole)."""
+    editeur_ids = {pk for pk in editeur_ids if pk is not None}
+    endpoints: dict[int, list[tuple[int, list[str]]]] = {}
+    if not editeur_ids:
+        return endpoints
+    for pk, editeur_id, events in WebhookEndpoint.objects.filter(
+        editeur_id__in=editeur_ids, disabled_at__isnull=True
+    ).values_list("pk", "editeur_id", "events"):
+        endpoints.setdefault(editeur_id, []).append((pk, events))
+    return endpoints
+
+
 def _subscribed(editeur_id: int | None, event: str) -> list[int]:
-    """The company's active endpoints that want the event (ten at most: read whole)."""
-    if editeur_id is None:
-        return []
-    return [
-        pk
-        for pk, events in WebhookEndpoint.objects.filter(
-            editeur_id=editeur_id, disabled_at__isnull=True
-        ).values_list("pk", "events")
-        if event in events
-    ]
+    """The company's active endpoints that want the event."""
+    return [pk for pk, events in _endpoints({editeur_id}).get(editeur_id, []) if event in events]
+
+
+@dataclass(frozen=True)
+class Emission:
+    """One webhook_emit call, for webhooks_emit_many."""
+
+    editeur_id: int | None
+    event: str
+    data: dict
+    now: datetime
 
 
 def webhook_emit(*, editeur_id: int | None, event: str, data: dict, now=None) -> int:
     """Record the event for each active endpoint of the company that wants it, and queue
     the deliveries once the transaction commits. Returns how many."""
-    now = now or timezone.now()
-    endpoints = _subscribed(editeur_id, event)
-    if not endpoints:
-        return 0
-    event_id = uuid.uuid4()
-    body = _body(event=WebhookEvent(event), event_id=event_id, now=now, data=data)
-    deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            endpoint_id=pk,
-            event=event,
-            event_id=event_id,
-            body=body,
-            created_at=now,
-            expires_at=now + DELIVERY_LIFETIME,
-            next_attempt_at=now,
-            queued_at=now,
+    emission = Emission(editeur_id=editeur_id, event=event, data=data, now=now or timezone.now())
+    return webhooks_emit_many([emission])
+
+
+def webhooks_emit_many(emissions: list[Emission]) -> int:
+    """webhook_emit for each emission in turn, the companies' endpoints read in one query
+    and the deliveries inserted in one: the same deliveries, queued the same way."""
+    endpoints = _endpoints(emission.editeur_id for emission in emissions)
+    deliveries = []
+    for emission in emissions:
+        wanted = [
+            pk for pk, events in endpoints.get(emission.editeur_id, []) if emission.event in events
+        ]
+        if not wanted:
+            continue
+        now, event_id = emission.now, uuid.uuid4()
+        body = _body(
+            event=WebhookEvent(emission.event), event_id=event_id, now=now, data=emission.data
         )
-        for pk in endpoints
-    )
-    _queue_after_commit([delivery.pk for delivery in deliveries], due_at=now)
+        deliveries += [
+            WebhookDelivery(
+                endpoint_id=pk,
+                event=emission.event,
+                event_id=event_id,
+                body=body,
+                created_at=now,
+                expires_at=now + DELIVERY_LIFETIME,
+                next_attempt_at=now,
+                queued_at=now,
+            )
+            for pk in wanted
+        ]
+    if not deliveries:
+        return 0
+    for delivery in WebhookDelivery.objects.bulk_create(deliveries):
+        _queue_after_commit([delivery.pk], due_at=delivery.created_at)
     return len(deliveries)
 
 
@@ -657,8 +688,13 @@ def _candidature_ref(candidature) -> dict:
 
 def webhook_transition(transition) -> None:
     """A candidature changed state (candidatures.services.candidature._apply)."""
+    webhooks_emit_many([transition_emission(transition)])
+
+
+def transition_emission(transition) -> Emission:
+    """What webhook_transition emits, for webhooks_emit_many."""
     candidature = transition.candidature
-    webhook_emit(
+    return Emission(
         editeur_id=candidature.editeur_id,
         event=WebhookEvent.CANDIDATURE_ETAT,
         now=transition.at,
@@ -716,9 +752,10 @@ def webhook_sollicitation_opened(sollicitation) -> None:
     )
 
 
-def webhook_sollicitation_closing(sollicitation, *, now) -> None:
-    """The last working day to answer (the reminder of the sweep)."""
-    webhook_emit(
+def sollicitation_closing_emission(sollicitation, *, now) -> Emission:
+    """The last working day to answer (the reminder of the sweep), for
+    webhooks_emit_many."""
+    return Emission(
         editeur_id=sollicitation.candidature.editeur_id,
         event=WebhookEvent.SOLLICITATION_ECHEANCE,
         now=now,

@@ -44,7 +44,7 @@ from segur_portal.journal_events import (
     journal_transition,
 )
 from segur_portal.services import notification_send
-from segur_portal.webhooks import webhook_transition
+from segur_portal.webhooks import transition_emission, webhook_transition, webhooks_emit_many
 
 S = CandidatureState
 GENERAL = "Général"
@@ -55,6 +55,42 @@ NOT_CLEANED = ["state", "cnda_depot", "lettre_engagement", "parc_fichier"]
 
 def _state_label(state: str) -> str:
     return S(state).label.lower()
+
+
+def _move(
+    locked: Candidature,
+    *,
+    name: str,
+    actor,
+    now: datetime,
+    reason: str = "",
+    check: Callable[[Candidature], None] | None = None,
+    after: Callable[[Candidature], None] | None = None,
+) -> CandidatureTransition:
+    """The move on a candidature locked and read after the lock, in memory: legal from
+    the state found, the service's own checks, the new state and `after`'s changes.
+    Returns its log row, not yet saved."""
+    method = getattr(locked, name)
+    if not can_proceed(method):
+        raise ValidationError(
+            f"Action impossible : la candidature est désormais « {_state_label(locked.state)} ». "
+            "Rechargez la page pour voir son état."
+        )
+    if check is not None:
+        check(locked)
+    from_state = locked.state
+    method()
+    if after is not None:
+        after(locked)
+    return CandidatureTransition(
+        candidature=locked,
+        name=name,
+        from_state=from_state,
+        to_state=locked.state,
+        actor=actor,
+        at=now,
+        reason=reason,
+    )
 
 
 def _apply(
@@ -73,33 +109,43 @@ def _apply(
             .select_related("campagne", "editeur")
             .get(pk=candidature.pk)
         )
-        method = getattr(locked, name)
-        if not can_proceed(method):
-            raise ValidationError(
-                f"Action impossible : la candidature est désormais « {_state_label(locked.state)} ». "
-                "Rechargez la page pour voir son état."
-            )
-        if check is not None:
-            check(locked)
-        from_state = locked.state
-        method()
-        if after is not None:
-            after(locked)
-        locked.save()
-        transition = CandidatureTransition.objects.create(
-            candidature=locked,
-            name=name,
-            from_state=from_state,
-            to_state=locked.state,
-            actor=actor,
-            at=now,
-            reason=reason,
+        transition = _move(
+            locked, name=name, actor=actor, now=now, reason=reason, check=check, after=after
         )
+        locked.save()
+        transition.save(force_insert=True)
         journal_transition(transition)
         webhook_transition(transition)
         # The public lists show candidatures by state, the registry their attestation.
         public_pages_changed()
     return locked
+
+
+def _moves_record(transitions: list[CandidatureTransition], *, fields: list[str]) -> None:
+    """What _apply writes after its move, for moves made by _move on candidatures the
+    caller has locked, in a few statements: the candidatures' state and `fields`, the log
+    rows, the webhooks, the public pages. The journal entries (transition_events) are the
+    caller's to append, in the chain of its other events."""
+    if not transitions:
+        return
+    moved = {transition.candidature.pk: transition.candidature for transition in transitions}
+    Candidature.objects.bulk_update(list(moved.values()), ["state", *fields])
+    CandidatureTransition.objects.bulk_create(transitions)
+    webhooks_emit_many([transition_emission(transition) for transition in transitions])
+    public_pages_changed()
+
+
+def _close(locked: Candidature, now: datetime, reason: str) -> None:
+    """A candidature rejected, withdrawn or abandoned: closed now, and why."""
+    locked.closed_at = now
+    locked.closed_reason = reason
+
+
+def _end_unanswered(candidature_ids) -> None:
+    """The sollicitations still waiting for an answer end with their candidature."""
+    Sollicitation.objects.filter(
+        candidature_id__in=candidature_ids, status=SollicitationStatus.OUVERTE
+    ).update(status=SollicitationStatus.CLOSE)
 
 
 def candidature_url(candidature: Candidature) -> str:
@@ -411,8 +457,7 @@ def _close_after_first_submission_deadline(
             raise ValidationError("Jalon déplacé entre-temps.")
 
     def after(locked: Candidature) -> None:
-        locked.closed_at = now
-        locked.closed_reason = reason
+        _close(locked, now, reason)
 
     try:
         _apply(candidature=candidature, name=deadline.transition, actor=None, now=now,
@@ -460,21 +505,22 @@ def candidature_reject(*, candidature: Candidature, actor, reason: str, now=None
 
 def _reject(*, candidature: Candidature, actor, reason: str, now: datetime) -> Candidature:
     def after(locked: Candidature) -> None:
-        locked.closed_at = now
-        locked.closed_reason = reason
-        locked.sollicitations.filter(status=SollicitationStatus.OUVERTE).update(
-            status=SollicitationStatus.CLOSE
-        )
+        _close(locked, now, reason)
+        _end_unanswered([locked.pk])
 
     candidature = _apply(
         candidature=candidature, name="reject", actor=actor, now=now, reason=reason, after=after
     )
-    notify_company(
-        candidature,
-        title=f"Candidature rejetée — {candidature.nom_commercial}",
-        body=f"La candidature {candidature.reference} est rejetée. Motif : {reason}",
-    )
+    notify_company(candidature, **rejection_notice(candidature, reason))
     return candidature
+
+
+def rejection_notice(candidature: Candidature, reason: str) -> dict[str, str]:
+    """The title and body of what the company is told of its candidature rejected."""
+    return {
+        "title": f"Candidature rejetée — {candidature.nom_commercial}",
+        "body": f"La candidature {candidature.reference} est rejetée. Motif : {reason}",
+    }
 
 
 def candidature_withdraw(*, candidature: Candidature, actor, reason: str, now=None):
@@ -484,11 +530,8 @@ def candidature_withdraw(*, candidature: Candidature, actor, reason: str, now=No
         raise ValidationError({"reason": "Indiquez pourquoi vous retirez la candidature."})
 
     def after(locked: Candidature) -> None:
-        locked.closed_at = now
-        locked.closed_reason = reason.strip()
-        locked.sollicitations.filter(status=SollicitationStatus.OUVERTE).update(
-            status=SollicitationStatus.CLOSE
-        )
+        _close(locked, now, reason.strip())
+        _end_unanswered([locked.pk])
 
     candidature = _apply(
         candidature=candidature,

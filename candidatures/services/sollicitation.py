@@ -26,7 +26,17 @@ from candidatures.models import Candidature, Sollicitation, SollicitationMessage
 from candidatures.models.sollicitation import INSTRUCTION_DELAY_DAYS, OPEN
 from candidatures.permissions import is_company_member, runs_procedure
 from candidatures.proof_kinds import MO, PDF_MIME_TYPES, VIDEO_CAPTURE_MIME_TYPES
-from candidatures.services.candidature import _apply, _reject, candidature_url, notify_company
+from candidatures.services.candidature import (
+    _apply,
+    _close,
+    _end_unanswered,
+    _move,
+    _moves_record,
+    _reject,
+    candidature_url,
+    notify_company,
+    rejection_notice,
+)
 from preuves.services import FileRule, fichier_receive, receiving_files
 from segur_portal.clocks import (
     deadline_after_calendar_days,
@@ -37,10 +47,20 @@ from segur_portal.clocks import (
 )
 from segur_portal.enums import JournalKind
 from segur_portal.journal import journal_append_many
-from segur_portal.journal_events import journal_message, journal_sollicitation, sollicitation_event
+from segur_portal.journal_events import (
+    journal_message,
+    journal_sollicitation,
+    sollicitation_event,
+    transition_events,
+)
 from segur_portal.models import User
 from segur_portal.services import Notice, notification_send, notifications_send_many
-from segur_portal.webhooks import webhook_sollicitation_closing, webhook_sollicitation_opened
+from segur_portal.webhooks import (
+    Emission,
+    sollicitation_closing_emission,
+    webhook_sollicitation_opened,
+    webhooks_emit_many,
+)
 
 logger = logging.getLogger(__name__)
 S = CandidatureState
@@ -517,27 +537,11 @@ def sollicitations_sweep(*, now: datetime) -> int:
                 .filter(due_clocks(now), pk__in=ids)
                 .order_by("pk")
             )
-            # A deadline ends the candidature: its clocks are applied one at a time, in
-            # their order; the clocks of the other candidatures, together.
+            # A deadline ends the candidature: the clocks of the candidatures it ends,
+            # with those candidatures locked; the clocks of the others, together.
             ending = {s.candidature_id for s in batch if _deadline_reached(s, now)}
             handled += _sweep_together([s for s in batch if s.candidature_id not in ending], now)
-            moved = set()
-            for sollicitation in batch:
-                if sollicitation.candidature_id not in ending:
-                    continue
-                if sollicitation.candidature_id in moved:
-                    # Its candidature left the phase earlier in this batch (an expiry):
-                    # read the row and the candidature as they are now.
-                    sollicitation = (
-                        Sollicitation.objects.select_related(*SWEEP_RELATED)
-                        .filter(OPEN, pk=sollicitation.pk)
-                        .first()
-                    )
-                    if sollicitation is None:
-                        continue
-                handled += _sweep_guarded(sollicitation, now)
-                if sollicitation.status == Status.EXPIREE:
-                    moved.add(sollicitation.candidature_id)
+            handled += _sweep_ending([s for s in batch if s.candidature_id in ending], now)
         if len(ids) < SWEEP_BATCH:
             break
         after = ids[-1]
@@ -575,13 +579,68 @@ def _sweep_together(clocks: list[Sollicitation], now: datetime) -> int:
         return handled
     except Exception:
         logger.warning("lot de %s délais : appliqués un par un", len(clocks), exc_info=True)
-    # Still locked by this transaction, and due again since the savepoint rolled back.
-    again = (
+    return sum(_sweep_guarded(sollicitation, now) for sollicitation in _again(clocks, now))
+
+
+def _again(clocks: list[Sollicitation], now: datetime) -> list[Sollicitation]:
+    """The clocks of a batch whose savepoint rolled back, read again: still locked by
+    this transaction, due again, and free of what the attempt changed in memory."""
+    return list(
         Sollicitation.objects.select_related(*SWEEP_RELATED)
         .filter(due_clocks(now), pk__in=[sollicitation.pk for sollicitation in clocks])
         .order_by("pk")
     )
-    return sum(_sweep_guarded(sollicitation, now) for sollicitation in again)
+
+
+def _sweep_ending(clocks: list[Sollicitation], now: datetime) -> int:
+    """The clocks of the candidatures that a deadline rejects or abandons, applied
+    together as _sweep_together does: the candidatures locked in one query and read
+    after the lock, then each clock in its order, reading its candidature as the earlier
+    ones left it (a rejection closes the candidature's other sollicitations: they are
+    skipped). If anything fails, they are undone and applied one at a time."""
+    if not clocks:
+        return 0
+    try:
+        with transaction.atomic():
+            locked = {
+                candidature.pk: candidature
+                for candidature in Candidature.objects.select_for_update(of=("self",))
+                .select_related("campagne__dsr", "editeur")
+                .filter(pk__in={sollicitation.candidature_id for sollicitation in clocks})
+                .order_by("pk")
+            }
+            effects = _GatheredEffects(locked)
+            handled = 0
+            for sollicitation in clocks:
+                if sollicitation.candidature_id in effects.rejected:
+                    continue
+                sollicitation.candidature = locked[sollicitation.candidature_id]
+                handled += _sweep_one(sollicitation, now, effects)
+            effects.write()
+        return handled
+    except Exception:
+        logger.warning("lot de %s échéances : appliquées une à une", len(clocks), exc_info=True)
+    return _sweep_one_by_one(_again(clocks, now), now)
+
+
+def _sweep_one_by_one(clocks: list[Sollicitation], now: datetime) -> int:
+    """The clocks of the candidatures a deadline ends, one at a time, in their order."""
+    handled, moved = 0, set()
+    for sollicitation in clocks:
+        if sollicitation.candidature_id in moved:
+            # Its candidature left the phase earlier in this batch (an expiry): read the
+            # row and the candidature as they are now.
+            sollicitation = (
+                Sollicitation.objects.select_related(*SWEEP_RELATED)
+                .filter(OPEN, pk=sollicitation.pk)
+                .first()
+            )
+            if sollicitation is None:
+                continue
+        handled += _sweep_guarded(sollicitation, now)
+        if sollicitation.status == Status.EXPIREE:
+            moved.add(sollicitation.candidature_id)
+    return handled
 
 
 class _Effects:
@@ -606,6 +665,17 @@ class _Effects:
     def notify(self, notice: Notice) -> None:
         notifications_send_many([notice], one_task=True)
 
+    def webhook(self, emission: Emission) -> None:
+        webhooks_emit_many([emission])
+
+    def reject(self, candidature: Candidature, *, reason: str, now: datetime) -> None:
+        """The candidature rejected by its clock, and its company told."""
+        _reject(candidature=candidature, actor=None, reason=reason, now=now)
+
+    def abandon(self, candidature: Candidature, *, reason: str, now: datetime) -> None:
+        _apply(candidature=candidature, name="abandon", actor=None, now=now, reason=reason,
+               after=lambda locked: _close(locked, now, reason))  # fmt: skip
+
 
 IMMEDIATE = _Effects()
 
@@ -625,12 +695,18 @@ class _GatheredEffects(_Effects):
     """The same writes, gathered over clocks in their order, then made in one statement
     per table: the same rows as one clock at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, locked: dict[int, Candidature] | None = None) -> None:
         self.saved: dict[int, tuple[Sollicitation, set[str]]] = {}
         self.marks: dict[str, dict[int, datetime]] = {}
         self.events: list[dict] = []
         # (candidature, notice without recipients) for a company, (None, notice) else.
         self.notices: list[tuple[Candidature | None, Notice]] = []
+        self.emissions: list[Emission] = []
+        # The candidatures the clocks may move, locked by this transaction and read
+        # after the lock; the moves made on them, and those rejected.
+        self.locked = locked or {}
+        self.moves: list = []
+        self.rejected: set[int] = set()
 
     def save(self, sollicitation, fields):
         self.saved.setdefault(sollicitation.pk, (sollicitation, set()))[1].update(fields)
@@ -647,6 +723,25 @@ class _GatheredEffects(_Effects):
 
     def notify(self, notice):
         self.notices.append((None, notice))
+
+    def webhook(self, emission):
+        self.emissions.append(emission)
+
+    def reject(self, candidature, *, reason, now):
+        self._move(candidature, name="reject", reason=reason, now=now)
+        self.rejected.add(candidature.pk)
+        self.notify_company(candidature, **rejection_notice(candidature, reason))
+
+    def abandon(self, candidature, *, reason, now):
+        self._move(candidature, name="abandon", reason=reason, now=now)
+
+    def _move(self, candidature: Candidature, *, name: str, reason: str, now: datetime) -> None:
+        if self.locked.get(candidature.pk) is not candidature:
+            raise RuntimeError(f"candidature {candidature.pk} non verrouillée par ce lot")
+        transition = _move(candidature, name=name, actor=None, now=now, reason=reason,
+                           after=lambda locked: _close(locked, now, reason))  # fmt: skip
+        self.moves.append(transition)
+        self.events += transition_events(transition)
 
     def write(self) -> None:
         # One statement per field and value: the sweep sets instants to `now`.
@@ -667,7 +762,12 @@ class _GatheredEffects(_Effects):
                     )
                 }
             )
+        # After the clocks' own fields: the expired ones are no longer waiting.
+        _moves_record(self.moves, fields=["closed_at", "closed_reason"])
+        if self.rejected:
+            _end_unanswered(self.rejected)
         journal_append_many(self.events)
+        webhooks_emit_many(self.emissions)
         companies = {candidature.editeur_id for candidature, _ in self.notices if candidature}
         members = {}
         if companies:
@@ -758,7 +858,7 @@ def _sweep_phase_1(sollicitation: Sollicitation, now: datetime, effects: _Effect
             f"{due_display(sollicitation.due_at)}.{_missed_reminder_note(sollicitation)}"
         )
         if candidature.state in PHASE_STATES[sollicitation.phase]:
-            _reject(candidature=candidature, actor=None, reason=reason, now=now)
+            effects.reject(candidature, reason=reason, now=now)
         _notify_agency(
             sollicitation,
             f"Candidature rejetée faute de réponse — {candidature.reference}",
@@ -787,8 +887,7 @@ def _sweep_instruction(sollicitation: Sollicitation, now: datetime, effects: _Ef
             f"{_missed_reminder_note(sollicitation)}"
         )
         if candidature.state in PHASE_STATES[Phase.INSTRUCTION]:
-            _apply(candidature=candidature, name="abandon", actor=None, now=now, reason=reason,
-                   after=lambda locked: _closed(locked, now, reason))  # fmt: skip
+            effects.abandon(candidature, reason=reason, now=now)
             effects.notify_company(candidature, title=f"Candidature abandonnée — {candidature.nom_commercial}",
                                    body=f"La candidature {candidature.reference} est abandonnée. {reason}")  # fmt: skip
         _notify_agency(
@@ -834,11 +933,6 @@ def _missed_reminder_note(sollicitation: Sollicitation) -> str:
     )
 
 
-def _closed(candidature: Candidature, now: datetime, reason: str) -> None:
-    candidature.closed_at = now
-    candidature.closed_reason = reason
-
-
 def _send_reminders(sollicitation: Sollicitation, now: datetime, effects: _Effects) -> bool:
     """Half-time and one working day before the decisive deadline; if the sweep was
     down through both moments, only the later reminder goes."""
@@ -855,7 +949,7 @@ def _send_reminders(sollicitation: Sollicitation, now: datetime, effects: _Effec
         effects.journal(
             sollicitation, kind=JournalKind.SOLLICITATION_RAPPEL, at=now, reminder="last"
         )
-        webhook_sollicitation_closing(sollicitation, now=now)
+        effects.webhook(sollicitation_closing_emission(sollicitation, now=now))
         effects.notify_company(
             candidature,
             title=f"Dernier jour pour répondre à l’ANS — {candidature.nom_commercial}",
