@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils.html import format_html
 
 from preuves.depot import UNDER_INSTRUCTION, Dossier, ExigenceBlock, Item
 from preuves.enums import Verdict
@@ -61,6 +62,30 @@ class Line:
     @property
     def action(self) -> str:
         return "Déposer" if self.block.editable and self.status != "fournie" else "Voir"
+
+    def __str__(self) -> str:
+        """The line's HTML, escaped here (`{{ line }}` in a template): 120 lines rendered
+        by the template language cost a third of the page's time, built here a tenth."""
+        verdict = self.block.verdict
+        remark = ""
+        if verdict is not None and verdict.verdict != Verdict.CONFORME:
+            comment = format_html(" — {}", verdict.comment) if verdict.comment else ""
+            remark = format_html(
+                "<br><small>ANS : {}{}</small>", verdict.get_verdict_display(), comment
+            )
+        css, label = self.badge
+        key, identifier = self.item.key, self.item.identifier
+        return format_html(
+            '<li class="portal-check" id="ligne-{}"><p><strong>{}</strong> {}<br>'
+            "<small>{}</small>{}</p>"
+            '<p class="fr-badge fr-badge--sm {}" id="etat-{}">{}</p>'
+            '<a class="fr-btn fr-btn--sm fr-btn--secondary" href="{}" data-open>{}'
+            '<span class="fr-sr-only"> {}</span></a></li>',
+            key, identifier, self.title, self.rule, remark,
+            css, key, label, self.url, self.action, identifier,
+        )  # fmt: skip
+
+    __html__ = __str__
 
 
 @dataclass

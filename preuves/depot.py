@@ -10,6 +10,7 @@ the requirement itself (one item, any proof format).
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
@@ -62,7 +63,8 @@ def is_cnda_homologation(preuve: PreuveAttendue | None) -> bool:
 
 @dataclass
 class Item:
-    """One thing to deposit: an expected proof, or a requirement without listed proof."""
+    """One thing to deposit: an expected proof, or a requirement without listed proof.
+    What is read from its deposits is computed once: a page reads each many times."""
 
     exigence: Exigence
     preuve: PreuveAttendue | None
@@ -86,11 +88,11 @@ class Item:
     def kind(self) -> str:
         return self.preuve.kind if self.preuve else ""
 
-    @property
+    @cached_property
     def kind_label(self) -> str:
         return ProofKind(self.kind).label if self.kind else "Preuve libre"
 
-    @property
+    @cached_property
     def rule(self) -> FileRule:
         return rule_for_kind(self.preuve.kind) if self.preuve else FREE_RULE
 
@@ -98,11 +100,11 @@ class Item:
     def accepts_url(self) -> bool:
         return self.kind == ProofKind.LIEN_RAPPORT
 
-    @property
+    @cached_property
     def is_cnda(self) -> bool:
         return is_cnda_homologation(self.preuve)
 
-    @property
+    @cached_property
     def status(self) -> str:
         """fournie, en_verification, refusee or manquante."""
         if any(depot.is_accepted for depot in self.depots):

@@ -10,7 +10,8 @@ from candidatures.enums import CandidatureState
 from candidatures.models import CguAcceptance
 from candidatures.services.onboarding import current_cgu
 from preuves.depot import dossier
-from preuves.models import Depot
+from preuves.enums import Verdict
+from preuves.models import Depot, ExigenceVerdict
 from tests.factories import UserFactory, company_user
 from tests.preuves import samples
 from tests.preuves.dossiers import deposit_everything, drimbox_candidature, eligible_candidature
@@ -85,6 +86,29 @@ def test_the_checklist_lists_what_is_left_to_do_with_the_rule_of_each_proof(clie
     assert "Prochaine preuve manquante : INS.01.01.01" in content
     # Upload forms only where the editor opens a proof; the bulk deposit's own aside.
     assert content.count('name="files"') == 1 and 'id="fichiers-groupe"' in content
+
+
+def test_a_line_says_what_the_ans_found_escaped(client):
+    candidature = eligible_candidature()
+    member = _member(candidature)
+    client.force_login(member)
+    item = next(i for i in dossier(candidature).items if i.identifier == "GAZ.05.01.01")
+    ExigenceVerdict.objects.create(
+        candidature=candidature, exigence=item.exigence, verdict=Verdict.NON_CONFORME,
+        comment='<img src=x onerror="alert(1)"> & capture floue', by=UserFactory(),
+    )  # fmt: skip
+    content = client.get(reverse("dossier:page", args=[candidature.pk])).content.decode()
+    line = content[content.index(f'id="ligne-{item.key}"') :]
+    line = line[: line.index("</li>")]
+    assert (
+        "ANS : Non conforme — &lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; capture floue"
+        in line
+    )
+    assert "<img" not in line
+    assert (
+        f'<p class="fr-badge fr-badge--sm fr-badge--warning" id="etat-{item.key}">Manquante</p>'
+        in line
+    )
 
 
 def test_a_line_opens_in_place_or_on_a_page_of_its_own(client):
