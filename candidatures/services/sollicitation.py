@@ -537,11 +537,7 @@ def sollicitations_sweep(*, now: datetime) -> int:
                 .filter(due_clocks(now), pk__in=ids)
                 .order_by("pk")
             )
-            # A deadline ends the candidature: the clocks of the candidatures it ends,
-            # with those candidatures locked; the clocks of the others, together.
-            ending = {s.candidature_id for s in batch if _deadline_reached(s, now)}
-            handled += _sweep_together([s for s in batch if s.candidature_id not in ending], now)
-            handled += _sweep_ending([s for s in batch if s.candidature_id in ending], now)
+            handled += _sweep_together(batch, now)
         if len(ids) < SWEEP_BATCH:
             break
         after = ids[-1]
@@ -566,65 +562,56 @@ def _sweep_guarded(sollicitation: Sollicitation, now: datetime) -> bool:
 
 
 def _sweep_together(clocks: list[Sollicitation], now: datetime) -> int:
-    """Clocks that move no candidature, applied with their writes gathered: a few
-    statements for all of them. If anything fails, they are undone and applied one by
-    one, so that a failing clock leaves the others applied."""
+    """A batch's clocks applied with their writes gathered: a few statements for all of
+    them, however many are due. The candidatures that a deadline rejects or abandons
+    are locked first, in one query, and read after the lock; each clock is applied in
+    its order, reading its candidature as the earlier ones left it (a rejection closes
+    the candidature's other sollicitations: they are skipped). If anything fails, the
+    batch is undone and applied one clock at a time, so that a failing clock leaves the
+    others applied."""
     if not clocks:
         return 0
+    ending = {s.candidature_id for s in clocks if _deadline_reached(s, now)}
     try:
         with transaction.atomic():
-            effects = _GatheredEffects()
-            handled = sum(_sweep_one(sollicitation, now, effects) for sollicitation in clocks)
-            effects.write()
-        return handled
-    except Exception:
-        logger.warning("lot de %s délais : appliqués un par un", len(clocks), exc_info=True)
-    return sum(_sweep_guarded(sollicitation, now) for sollicitation in _again(clocks, now))
-
-
-def _again(clocks: list[Sollicitation], now: datetime) -> list[Sollicitation]:
-    """The clocks of a batch whose savepoint rolled back, read again: still locked by
-    this transaction, due again, and free of what the attempt changed in memory."""
-    return list(
-        Sollicitation.objects.select_related(*SWEEP_RELATED)
-        .filter(due_clocks(now), pk__in=[sollicitation.pk for sollicitation in clocks])
-        .order_by("pk")
-    )
-
-
-def _sweep_ending(clocks: list[Sollicitation], now: datetime) -> int:
-    """The clocks of the candidatures that a deadline rejects or abandons, applied
-    together as _sweep_together does: the candidatures locked in one query and read
-    after the lock, then each clock in its order, reading its candidature as the earlier
-    ones left it (a rejection closes the candidature's other sollicitations: they are
-    skipped). If anything fails, they are undone and applied one at a time."""
-    if not clocks:
-        return 0
-    try:
-        with transaction.atomic():
-            locked = {
-                candidature.pk: candidature
-                for candidature in Candidature.objects.select_for_update(of=("self",))
-                .select_related("campagne__dsr", "editeur")
-                .filter(pk__in={sollicitation.candidature_id for sollicitation in clocks})
-                .order_by("pk")
-            }
+            locked = _lock_candidatures(ending)
             effects = _GatheredEffects(locked)
             handled = 0
             for sollicitation in clocks:
                 if sollicitation.candidature_id in effects.rejected:
                     continue
-                sollicitation.candidature = locked[sollicitation.candidature_id]
+                if sollicitation.candidature_id in locked:
+                    sollicitation.candidature = locked[sollicitation.candidature_id]
                 handled += _sweep_one(sollicitation, now, effects)
             effects.write()
         return handled
     except Exception:
-        logger.warning("lot de %s échéances : appliquées une à une", len(clocks), exc_info=True)
-    return _sweep_one_by_one(_again(clocks, now), now)
+        logger.warning("lot de %s délais : appliqués un par un", len(clocks), exc_info=True)
+    # Still locked by this transaction, due again since the savepoint rolled back, and
+    # read again: the attempt changed them in memory.
+    again = (
+        Sollicitation.objects.select_related(*SWEEP_RELATED)
+        .filter(due_clocks(now), pk__in=[sollicitation.pk for sollicitation in clocks])
+        .order_by("pk")
+    )
+    return _sweep_one_by_one(list(again), now)
+
+
+def _lock_candidatures(pks: set[int]) -> dict[int, Candidature]:
+    """The candidatures a batch's deadlines end, locked and read after the lock."""
+    if not pks:
+        return {}
+    locked = (
+        Candidature.objects.select_for_update(of=("self",))
+        .select_related("campagne__dsr", "editeur")
+        .filter(pk__in=pks)
+        .order_by("pk")
+    )
+    return {candidature.pk: candidature for candidature in locked}
 
 
 def _sweep_one_by_one(clocks: list[Sollicitation], now: datetime) -> int:
-    """The clocks of the candidatures a deadline ends, one at a time, in their order."""
+    """A batch's clocks one at a time, in their order, each in its savepoint."""
     handled, moved = 0, set()
     for sollicitation in clocks:
         if sollicitation.candidature_id in moved:

@@ -191,11 +191,14 @@ def test_ending_deadlines_together_write_what_one_at_a_time_writes(monkeypatch, 
     the same states, transitions, journal entries, notifications, e-mails and webhooks,
     and the public pages renewed. Among them, a rejected candidature with a second
     unanswered sollicitation (closed with it, not applied again) and an abandoned one
-    with a second (expired after it, without moving it again)."""
+    with a second (expired after it, without moving it again), and two reminders in the
+    same batch."""
     due = _ending(6, campagne)
     rejected = next(s for s in due if s.phase == SollicitationPhase.ADMINISTRATIVE)
     abandoned = next(s for s in due if s.phase == SollicitationPhase.INSTRUCTION)
     due += [_second(rejected, 1), _second(abandoned, 1)]
+    # In the same batch, two reminders that move nothing.
+    due += [scale._sollicitation(scale.HALF_DUE - timedelta(minutes=n), campagne) for n in range(2)]
     candidature_ids = {s.candidature_id for s in due}
     sollicitation_ids = {s.pk for s in due}
     since = {
@@ -210,28 +213,29 @@ def test_ending_deadlines_together_write_what_one_at_a_time_writes(monkeypatch, 
     )
 
     handled, together, renewed = _sweep_then_undo(candidature_ids, sollicitation_ids, since, bumps)
-    assert handled == 7  # the rejected candidature's second sollicitation is closed with it
+    assert handled == 9  # the rejected candidature's second sollicitation is closed with it
     assert renewed == 1
     states = {pk: state for pk, state, _at, _reason in together["candidatures"]}
-    assert set(states.values()) == ENDED
+    assert set(states.values()) == ENDED | {S.ADMIN_SOUMISE}
     statuses = {pk: status for pk, status, _e, _c in together["sollicitations"]}
     assert statuses[rejected.pk] == SollicitationStatus.EXPIREE
-    assert statuses[due[-2].pk] == SollicitationStatus.CLOSE
-    assert statuses[due[-1].pk] == SollicitationStatus.EXPIREE
+    assert statuses[due[-4].pk] == SollicitationStatus.CLOSE
+    assert statuses[due[-3].pk] == SollicitationStatus.EXPIREE
     assert len(together["transitions"]) == 6
     kinds = [entry[1] for entry in together["journal"]]
     assert kinds.count(JournalKind.TRANSITION) == 6
     assert kinds.count(JournalKind.REGISTRE) == 4  # 2 abandons, 2 eligibility rejections
     assert kinds.count(JournalKind.SOLLICITATION_EXPIREE) == 7
+    assert kinds.count(JournalKind.SOLLICITATION_RAPPEL) == 2
     assert len(together["webhooks"]) == 6
 
     monkeypatch.setattr(
-        sollicitation_services, "_sweep_ending", sollicitation_services._sweep_one_by_one
+        sollicitation_services, "_sweep_together", sollicitation_services._sweep_one_by_one
     )
     handled, one_at_a_time, renewed = _sweep_then_undo(
         candidature_ids, sollicitation_ids, since, bumps
     )
-    assert handled == 7
+    assert handled == 9
     assert renewed == 6
     assert one_at_a_time == together
 
@@ -251,7 +255,7 @@ def test_a_batch_of_ending_deadlines_that_fails_is_applied_one_at_a_time(
     monkeypatch.setattr(sollicitation_services._GatheredEffects, "write", write)
     with caplog.at_level(logging.WARNING):
         assert sollicitations_sweep(now=NOW) == 3
-    assert "appliquées une à une" in caplog.text
+    assert "appliqués un par un" in caplog.text
     # The batch's rows were undone: each deadline is written once, by the fallback.
     for sollicitation in due:
         candidature = Candidature.objects.get(pk=sollicitation.candidature_id)
@@ -267,13 +271,13 @@ def test_a_candidature_moved_before_its_lock_is_read_after_it(monkeypatch, campa
     """The sweep read the candidature in its phase; it was withdrawn before the sweep
     locked it: the deadline expires the sollicitation and moves nothing."""
     sollicitation = _rejected_admin(campagne, 0)
-    ending = sollicitation_services._sweep_ending
+    together = sollicitation_services._sweep_together
 
     def withdrawn_meanwhile(clocks, now):
         Candidature.objects.filter(pk=sollicitation.candidature_id).update(state=S.RETIREE)
-        return ending(clocks, now)
+        return together(clocks, now)
 
-    monkeypatch.setattr(sollicitation_services, "_sweep_ending", withdrawn_meanwhile)
+    monkeypatch.setattr(sollicitation_services, "_sweep_together", withdrawn_meanwhile)
     assert sollicitations_sweep(now=NOW) == 1
     sollicitation.refresh_from_db()
     assert sollicitation.status == SollicitationStatus.EXPIREE
