@@ -12,8 +12,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Case, Count, DateTimeField, F, Q, Value, When
-from django.db.models.functions import Trunc
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from candidatures.enums import CandidatureState as S
 from candidatures.enums import SollicitationPhase, SollicitationStatus
@@ -21,6 +31,7 @@ from candidatures.models import Candidature, CandidatureTransition, Sollicitatio
 from college.enums import DecisionKind, SeanceStatus
 from college.models import Seance
 from preuves.instruction import (
+    DEPRIORITISATION_DELAY,
     INDICATIVE_INSTRUCTION_TIME,
     instruction_elapsed_expression,
     lapsed_sollicitations,
@@ -28,7 +39,6 @@ from preuves.instruction import (
 from segur_portal.clocks import PARIS
 
 STEPS = {"semaine": "Semaine", "mois": "Mois"}
-TRUNC = {"semaine": "week", "mois": "month"}
 MONTHS = [
     "janv.",
     "févr.",
@@ -81,12 +91,11 @@ class Period:
 
     @property
     def start_at(self) -> datetime:
-        return datetime(self.start.year, self.start.month, self.start.day, tzinfo=PARIS)
+        return _midnight(self.start)
 
     @property
     def end_at(self) -> datetime:
-        after = self.end + timedelta(days=1)
-        return datetime(after.year, after.month, after.day, tzinfo=PARIS)
+        return _midnight(self.end + timedelta(days=1))
 
     def bucket_of(self, day: date) -> date:
         if self.step == "mois":
@@ -115,17 +124,35 @@ class Period:
             return self.label(bucket)
         return f"semaine du {bucket.day} {MONTHS[bucket.month - 1]} {bucket.year}"
 
-    def trunc(self, expression) -> Trunc:
-        return Trunc(expression, TRUNC[self.step], output_field=DateTimeField(), tzinfo=PARIS)
+    def bucket(self, field: str, *, later_by: timedelta = timedelta(0)) -> Case:
+        """The bucket (its first day) of the instant `later_by` after the one in
+        `field`; None before the period. The instant is compared with the buckets'
+        starts, halving them at each step, instead of being truncated in the Paris zone:
+        the same day without converting each row's instant to that zone, which made
+        half the cost of the statistics' scans."""
+        starts = [
+            (max(self.start_at, _midnight(bucket)) - later_by, bucket) for bucket in self.buckets
+        ]
+
+        def halve(starts):
+            if len(starts) == 1:
+                return Value(starts[0][1], output_field=DateField())
+            middle = len(starts) // 2
+            return Case(
+                When(**{f"{field}__gte": starts[middle][0]}, then=halve(starts[middle:])),
+                default=halve(starts[:middle]),
+                output_field=DateField(),
+            )
+
+        return Case(
+            When(**{f"{field}__gte": starts[0][0]}, then=halve(starts)),
+            default=None,
+            output_field=DateField(),
+        )
 
 
-def _bucket_date(value) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        # The raw percentile query gives Paris wall time without its zone.
-        return value.astimezone(PARIS).date() if value.tzinfo else value.date()
-    return value
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=PARIS)
 
 
 @dataclass
@@ -187,13 +214,7 @@ def _transitions(*, period: Period, dsr: str):
         CandidatureTransition.objects.filter(
             _in_dsr(dsr, "candidature__campagne__dsr__code"), at__lt=period.end_at
         )
-        .annotate(
-            bucket=Case(
-                When(at__lt=period.start_at, then=Value(None, output_field=DateTimeField())),
-                default=period.trunc("at"),
-                output_field=DateTimeField(),
-            )
-        )
+        .annotate(bucket=period.bucket("at"))
         .values("bucket", "from_state", "to_state")
         .annotate(count=Count("pk"))
         .order_by()
@@ -207,7 +228,7 @@ def stock_over_time(moves, *, period: Period) -> Table:
     before = [0] * len(STAGES)
     deltas = defaultdict(lambda: [0] * len(STAGES))
     for move in moves:
-        target = before if move["bucket"] is None else deltas[_bucket_date(move["bucket"])]
+        target = before if move["bucket"] is None else deltas[move["bucket"]]
         if move["from_state"] in STAGE_OF:
             target[STAGE_OF[move["from_state"]]] -= move["count"]
         if move["to_state"] in STAGE_OF:
@@ -253,22 +274,31 @@ def _summaries_in_python(rows, key: str) -> dict:
     return result
 
 
-def _summaries(closed, key: str) -> dict:
-    """Count, median, 90th percentile and number within the 6 weeks, by `key`. On
-    PostgreSQL one aggregate query (percentile_cont); elsewhere from the durations."""
+def _summaries(closed) -> tuple[dict, dict]:
+    """Count, median, 90th percentile and number within the 6 weeks, by period
+    (`bucket`) and by DSR (`dsr_code`). On PostgreSQL one aggregate query over both
+    groupings (percentile_cont), each instruction's time computed once; elsewhere from
+    the durations."""
     if connection.vendor != "postgresql":
-        return _summaries_in_python(closed, key)
+        rows = list(closed)
+        return _summaries_in_python(rows, "bucket"), _summaries_in_python(rows, "dsr_code")
     sql, params = closed.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {key}, count(*), "
+            "SELECT GROUPING(bucket), bucket, dsr_code, count(*), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed), "
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY elapsed), "
             "count(*) FILTER (WHERE elapsed <= %s) "
-            f"FROM ({sql}) AS closed GROUP BY {key}",
+            f"FROM ({sql}) AS closed GROUP BY GROUPING SETS ((bucket), (dsr_code))",
             [INDICATIVE_INSTRUCTION_TIME, *params],
         )
-        return {row[0]: row[1:] for row in cursor.fetchall()}
+        by_bucket, by_dsr = {}, {}
+        for per_dsr, bucket, dsr_code, *summary in cursor.fetchall():
+            if per_dsr:
+                by_dsr[dsr_code] = tuple(summary)
+            else:
+                by_bucket[bucket] = tuple(summary)
+    return by_bucket, by_dsr
 
 
 def _days(duration) -> float | None:
@@ -291,7 +321,7 @@ def instruction_times(*, period: Period, dsr: str, now: datetime) -> tuple[Table
             dossier_submitted_at__isnull=False,
         )
         .annotate(
-            bucket=period.trunc("instruction_closed_at"),
+            bucket=period.bucket("instruction_closed_at"),
             dsr_code=F("campagne__dsr__code"),
             elapsed=elapsed,
         )
@@ -309,7 +339,7 @@ def instruction_times(*, period: Period, dsr: str, now: datetime) -> tuple[Table
         count, median, p90, within = summary
         return [count, _days(median), _days(p90), _share(within, count)]
 
-    by_bucket = {_bucket_date(key): value for key, value in _summaries(closed, "bucket").items()}
+    by_bucket, by_dsr = _summaries(closed)
     per_period = Table(
         "instruction",
         "Temps d’instruction net des suspensions, par période de clôture",
@@ -323,10 +353,7 @@ def instruction_times(*, period: Period, dsr: str, now: datetime) -> tuple[Table
         "instruction_dsr",
         "Temps d’instruction net des suspensions, par DSR, sur la période",
         ["DSR", *header],
-        [
-            [code, *line(summary)]
-            for code, summary in sorted(_summaries(closed, "dsr_code").items())
-        ],
+        [[code, *line(summary)] for code, summary in sorted(by_dsr.items())],
     )
     running = (
         Candidature.objects.filter(
@@ -350,8 +377,12 @@ def instruction_times(*, period: Period, dsr: str, now: datetime) -> tuple[Table
 def sollicitation_answers(*, period: Period, dsr: str) -> Table:
     """The sollicitations sent in the period, by phase: answered within 24 h, 5 days,
     30 days (real time from the sending to the company's first answer), later, never
-    (closed without an answer) or still waiting. One query."""
-    opened = F("opened_at")
+    (closed without an answer) or still waiting. One query.
+
+    Each answer's wait is compared with the delays, rather than each delay added to the
+    sending: in days, an interval added to an instant goes through the calendar (six
+    times a row), a difference of two instants is plain arithmetic."""
+    waited = ExpressionWrapper(F("answered_at") - F("opened_at"), output_field=DurationField())
     limits = [delay for _label, delay in ANSWER_DELAYS]
     counts = (
         Sollicitation.objects.filter(
@@ -362,16 +393,16 @@ def sollicitation_answers(*, period: Period, dsr: str) -> Table:
         .values("phase")
         .annotate(
             total=Count("pk"),
-            within_0=Count("pk", filter=Q(answered_at__lte=opened + limits[0])),
+            within_0=Count("pk", filter=LessThanOrEqual(waited, limits[0])),
             within_1=Count(
                 "pk",
-                filter=Q(answered_at__gt=opened + limits[0], answered_at__lte=opened + limits[1]),
+                filter=Q(GreaterThan(waited, limits[0]), LessThanOrEqual(waited, limits[1])),
             ),
             within_2=Count(
                 "pk",
-                filter=Q(answered_at__gt=opened + limits[1], answered_at__lte=opened + limits[2]),
+                filter=Q(GreaterThan(waited, limits[1]), LessThanOrEqual(waited, limits[2])),
             ),
-            later=Count("pk", filter=Q(answered_at__gt=opened + limits[2])),
+            later=Count("pk", filter=GreaterThan(waited, limits[2])),
             never=Count(
                 "pk", filter=Q(answered_at__isnull=True) & ~Q(status=SollicitationStatus.OUVERTE)
             ),
@@ -424,23 +455,26 @@ def depriorisations_and_abandons(moves, *, period: Period, dsr: str, now: dateti
     """By period: the dossiers that lost their place in the queue (24 h without an
     answer, read from the sollicitations' instants) and the candidatures abandoned (no
     answer within 30 days), from the transition log already read."""
+    # A place is lost at the sending plus the delay (lapsed_sollicitations' deadline):
+    # the period and its buckets are compared with the sending, moved back by the
+    # delay, rather than the delay added to each row's sending (calendar arithmetic).
     lapsed = (
         lapsed_sollicitations(now)
         .filter(
             _in_dsr(dsr, "candidature__campagne__dsr__code"),
-            deadline__gte=period.start_at,
-            deadline__lt=period.end_at,
+            opened_at__gte=period.start_at - DEPRIORITISATION_DELAY,
+            opened_at__lt=period.end_at - DEPRIORITISATION_DELAY,
         )
-        .annotate(bucket=period.trunc("deadline"))
+        .annotate(bucket=period.bucket("opened_at", later_by=DEPRIORITISATION_DELAY))
         .values("bucket")
         .annotate(count=Count("pk"))
         .order_by()
     )
-    lost = {_bucket_date(row["bucket"]): row["count"] for row in lapsed}
+    lost = {row["bucket"]: row["count"] for row in lapsed}
     abandoned = defaultdict(int)
     for move in moves:
         if move["bucket"] is not None and move["to_state"] == S.ABANDONNEE:
-            abandoned[_bucket_date(move["bucket"])] += move["count"]
+            abandoned[move["bucket"]] += move["count"]
     return Table(
         "depriorisations",
         "Dépriorisations et abandons par période",
@@ -540,7 +574,7 @@ class ProgrammeStatistics:
 
 
 def programme_statistics(*, period: Period, dsr: str, now: datetime) -> ProgrammeStatistics:
-    """Every figure of the statistics page: eight aggregate queries."""
+    """Every figure of the statistics page: seven aggregate queries."""
     states, per_dsr = states_now(dsr=dsr)
     moves = list(_transitions(period=period, dsr=dsr))
     instruction, instruction_per_dsr, running = instruction_times(period=period, dsr=dsr, now=now)

@@ -127,8 +127,13 @@ class Sollicitation(models.Model):
                 condition=OPEN,
                 name="sollicitation_open_candidature",
             ),
+            # With the instants that end a suspension or the 24 h: the instruction time
+            # net of suspensions and the lost places read the index alone, not a row
+            # of the table per sollicitation (the statistics, the queues' sorts).
             models.Index(
-                fields=["candidature", "phase", "opened_at"], name="sollicitation_candidature_sent"
+                fields=["candidature", "phase", "opened_at"],
+                include=["answered_at", "expired_at", "closed_at"],
+                name="sollicitation_sent_covering",
             ),
         ]
         constraints = [

@@ -10,7 +10,7 @@ from django.utils import timezone
 from candidatures.enums import CandidatureState, SollicitationPhase, SollicitationStatus
 from candidatures.models import Candidature, Sollicitation
 from candidatures.services.sollicitation import sollicitations_sweep
-from preuves.instruction import instruction_queue
+from preuves.instruction import instruction_queue, lapsed_sollicitations
 from tests.factories import CandidatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +29,8 @@ def _dossiers():
     ]
 
 
-def _sollicitation(candidature, *, hours_ago: float, **fields) -> Sollicitation:
-    opened_at = timezone.now() - timedelta(hours=hours_ago)
+def _sollicitation(candidature, *, hours_ago: float = 0, opened_at=None, **fields) -> Sollicitation:
+    opened_at = opened_at or timezone.now() - timedelta(hours=hours_ago)
     return Sollicitation.objects.create(
         candidature=candidature,
         phase=SollicitationPhase.INSTRUCTION,
@@ -130,3 +130,33 @@ def test_the_queue_page_and_the_dossier_say_deprioritised_before_the_sweep(
     with django_assert_max_num_queries(1):
         assert len(list(instruction_queue())) == 8
     assert Candidature.objects.filter(depriorisee_at__isnull=False).count() == 0
+
+
+def test_the_24_hours_run_out_at_their_last_instant():
+    """An answer, a closing or an expiry at the sending plus 24 h exactly comes too late,
+    one a microsecond earlier in time; the place is lost once now reaches that instant."""
+    now = timezone.now()
+    candidature = CandidatureFactory(eligible=True, state=S.DOSSIER_SOUMIS)
+    sent = now - timedelta(hours=30)
+    just = timedelta(microseconds=1)
+
+    def sollicitation(opened_at=sent, **fields):
+        return _sollicitation(candidature, opened_at=opened_at, **fields)
+
+    ends = [
+        ("answered_at", SollicitationStatus.REPONDUE),
+        ("closed_at", SollicitationStatus.CLOSE),
+        ("expired_at", SollicitationStatus.EXPIREE),
+    ]
+    too_late = [sollicitation(**{end: sent + DAY, "status": status}) for end, status in ends]
+    in_time = [sollicitation(**{end: sent + DAY - just, "status": status}) for end, status in ends]
+    unanswered = sollicitation(opened_at=now - DAY)
+    not_yet = sollicitation(opened_at=now - DAY + just)
+
+    lapsed = lapsed_sollicitations(now)
+
+    assert set(lapsed) == {*too_late, unanswered}
+    assert not set(lapsed) & {*in_time, not_yet}
+    assert {s.pk: s.deadline for s in lapsed} == {
+        s.pk: s.opened_at + DAY for s in [*too_late, unanswered]
+    }

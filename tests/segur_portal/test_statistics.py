@@ -13,6 +13,7 @@ from candidatures.models import Candidature, CandidatureTransition, Sollicitatio
 from college.enums import DecisionKind, SeanceStatus
 from college.models import Decision, Inscription, Seance
 from segur_portal import statistics
+from segur_portal.clocks import PARIS
 from segur_portal.statistics import Period, programme_statistics
 from tests.factories import CampagneFactory, CandidatureFactory, UserFactory
 from tests.pages import body, csv_rows, page_queries
@@ -178,7 +179,7 @@ def test_the_percentiles_in_sql_are_those_computed_elsewhere(wave):
     closed = (
         Candidature.objects.filter(instruction_closed_at__isnull=False)
         .annotate(
-            bucket=NOVEMBER.trunc("instruction_closed_at"),
+            bucket=NOVEMBER.bucket("instruction_closed_at"),
             dsr_code=F("campagne__dsr__code"),
             elapsed=instruction_elapsed_expression(NOW),
         )
@@ -186,13 +187,11 @@ def test_the_percentiles_in_sql_are_those_computed_elsewhere(wave):
         .order_by()
     )
 
-    def by_day(summaries):
-        return {statistics._bucket_date(key): value for key, value in summaries.items()}
-
-    for key in ("bucket", "dsr_code"):
-        in_sql = statistics._summaries(closed, key)
-        assert by_day(in_sql) == by_day(statistics._summaries_in_python(closed, key))
-        assert len(in_sql) == 2 if key == "bucket" else 1
+    by_bucket, by_dsr = statistics._summaries(closed)
+    assert by_bucket == statistics._summaries_in_python(closed, "bucket")
+    assert by_dsr == statistics._summaries_in_python(closed, "dsr_code")
+    assert sorted(by_bucket) == [date(2026, 11, 9), date(2026, 11, 16)]
+    assert len(by_dsr) == 1
 
 
 def test_answers_to_sollicitations_within_24_hours_5_and_30_days(wave):
@@ -246,6 +245,78 @@ def test_months():
         "févr. 2026",
         "mars 2026",
     ]
+
+
+@pytest.mark.parametrize("step", ["semaine", "mois"])
+def test_the_buckets_are_the_weeks_and_months_of_paris(step):
+    """Period.bucket compares each instant with the buckets' starts: the same bucket as
+    the Paris date's, across both changes of time, and none before the period."""
+    period = Period(date(2026, 3, 4), date(2026, 11, 3), step)
+    candidature = CandidatureFactory()
+    instants = [
+        at("2026-03-03", 22) + timedelta(minutes=59),  # 3 March, 23:59 in Paris: before
+        at("2026-03-03", 23),  # 4 March, midnight in Paris: the first day
+        at("2026-03-29", 21) + timedelta(minutes=59),  # Sunday 29 March, 23:59 (CEST)
+        at("2026-03-29", 22),  # Monday 30 March, midnight (CEST)
+        at("2026-05-31", 21) + timedelta(minutes=59),  # 31 May, 23:59
+        at("2026-05-31", 22),  # 1 June, midnight
+        at("2026-10-25", 22) + timedelta(minutes=59),  # Sunday 25 October, 23:59 (CET)
+        at("2026-10-25", 23),  # Monday 26 October, midnight (CET)
+        at("2026-11-03", 22) + timedelta(minutes=59),  # the last day, 23:59
+    ]
+    for instant in instants:
+        CandidatureTransition.objects.create(
+            candidature=candidature, name="test", from_state=S.BROUILLON,
+            to_state=S.ADMIN_SOUMISE, at=instant,
+        )  # fmt: skip
+
+    found = dict(
+        CandidatureTransition.objects.annotate(bucket=period.bucket("at")).values_list(
+            "at", "bucket"
+        )
+    )
+
+    paris_days = {instant: instant.astimezone(PARIS).date() for instant in instants}
+    assert found == {
+        instant: period.bucket_of(day) if day >= period.start else None
+        for instant, day in paris_days.items()
+    }
+
+
+def test_a_place_lost_counts_in_the_week_its_24_hours_ran_out():
+    """Sent on Saturday 31 October at 23:30 in Paris, its 24 h run out on the Sunday,
+    the week before the period; sent an hour later, on Monday 2 November at 00:30, in
+    the period's first week."""
+    candidature = CandidatureFactory()
+    _sollicitation(candidature, opened=at("2026-10-31", 22) + timedelta(minutes=30))
+    _sollicitation(candidature, opened=at("2026-10-31", 23) + timedelta(minutes=30))
+    # Its 24 h run out on Sunday 29 November, 23:30: the last week of the period.
+    _sollicitation(candidature, opened=at("2026-11-28", 22) + timedelta(minutes=30))
+    # Sunday 29 November at 23:00 UTC is Monday 30 November in Paris: after the period.
+    _sollicitation(candidature, opened=at("2026-11-28", 23))
+
+    stats = programme_statistics(period=NOVEMBER, dsr="", now=NOW)
+
+    assert [row[1] for row in stats.depriorisations.rows] == [1, 0, 0, 1]
+
+
+def test_an_answer_at_the_last_instant_of_a_delay_is_within_it():
+    candidature = CandidatureFactory()
+    sent = at("2026-11-03")
+    second = timedelta(seconds=1)
+    for waited in (
+        timedelta(hours=24),
+        timedelta(hours=24) + second,
+        timedelta(days=5),
+        timedelta(days=30),
+        timedelta(days=30) + second,
+    ):
+        _sollicitation(candidature, opened=sent, answered=sent + waited)
+
+    stats = programme_statistics(period=NOVEMBER, dsr="", now=NOW)
+
+    rows = {row[0]: row[1:] for row in stats.sollicitations.rows}
+    assert rows[SollicitationPhase.INSTRUCTION.label][:6] == [5, 1, 2, 1, 1, 0]
 
 
 # The page
@@ -343,3 +414,12 @@ def test_the_page_runs_the_same_queries_at_two_sizes(client, wave):
     _more(20)
     large, _content = page_queries(client, URL, PARAMS)
     assert large == small <= 15
+
+
+def test_the_statistics_are_seven_queries_at_two_sizes(wave, django_assert_num_queries):
+    _more(2)
+    with django_assert_num_queries(7):
+        programme_statistics(period=NOVEMBER, dsr="", now=NOW)
+    _more(20)
+    with django_assert_num_queries(7):
+        programme_statistics(period=NOVEMBER, dsr=wave["x"], now=NOW)
