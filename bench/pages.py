@@ -36,6 +36,11 @@ parser.add_argument("wave", help="the database bench/generate_wave.py made")
 parser.add_argument("--runs", type=int, default=15)
 parser.add_argument("--keep", action="store_true", help="keep the copy after the run")
 parser.add_argument("--reuse", action="store_true", help="measure the copy a --keep run left")
+parser.add_argument(
+    "--only",
+    metavar="TEXT",
+    help="measure only the pages whose label contains TEXT (and the floor), not the exports",
+)
 ARGS = parser.parse_args()
 
 SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -250,6 +255,8 @@ def main() -> None:
         ("tableau de bord de l’éditeur", "éditeur", reverse("dashboard")),
         ("tableau de bord de l’instructeur", "instructeur", reverse("dashboard")),
     ]  # fmt: skip
+    if ARGS.only:
+        pages = [pages[0], *[page for page in pages[1:] if ARGS.only in page[0]]]
     print(f"Copie : {COPY}, migrée en {migrate_seconds:.1f} s ; {ARGS.runs} mesures par page.\n")
     print(
         "| page | p50 (ms) | p95 (ms) | CPU Python (ms) | CPU PostgreSQL (ms) | réponse (ko) "
@@ -264,6 +271,8 @@ def main() -> None:
             f"{result['python_cpu']:.0f} | {result['database_cpu']:.0f} | "
             f"{result['bytes'] / 1000:.1f} | {result['queries']} |"
         )
+    if ARGS.only:
+        return
     print("\nExports de toutes les candidatures (hors brouillons), une fois chacun :\n")
     print(
         "| export | durée (s) | taille (Mo) | lignes | pic du tas Python (Mio) | croissance du pic RSS (Mio) |"
