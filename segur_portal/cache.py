@@ -20,6 +20,7 @@ import re
 import uuid
 from functools import wraps
 
+from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
@@ -150,3 +151,42 @@ def cached_public_page(view):
         return response
 
     return wrapper
+
+
+# Pages of a signed-in account
+
+ACCOUNT_PAGE_TIMEOUT = 60
+
+
+def account_page(request, *, name: str, facts, render) -> HttpResponse:
+    """The page `render()` gives, kept for the signed-in person alone while `facts` (what
+    the page shows, read by the caller in one cheap query) and the public data's version
+    stay the same. The key holds the account, so that no one is served another's page;
+    the facts hold the company and whatever else the page shows of the account. Entries
+    live ACCOUNT_PAGE_TIMEOUT seconds: the clocks a page shows move with time alone, and
+    a change made behind the services' backs (Django admin) shows within that time.
+
+    Like the public pages: the CSRF token is put back for each request; a message
+    waiting for the person, or a cache that does not answer, costs a rendering."""
+    if request.method not in ("GET", "HEAD") or len(get_messages(request)):
+        return render()
+    user = request.user
+    digest = hashlib.sha256(repr((user.pk, facts)).encode()).hexdigest()[:40]
+    key = f"account:{name}:{user.pk}:{digest}"
+    try:
+        found = _cache().get_many([VERSION_KEY, key])
+        entry = found.get(key)
+        if entry is not None and entry["version"] == found.get(VERSION_KEY):
+            return _served(request, entry)
+        version = found.get(VERSION_KEY) or _version()
+    except Exception:
+        logger.warning("cache des pages indisponible (lecture)", exc_info=True)
+        return render()
+    response = render()
+    if response.status_code == 200 and not response.cookies:
+        entry = {**_stored(response), "content": _without_token(response.content)}
+        try:
+            _cache().set(key, {**entry, "version": version}, ACCOUNT_PAGE_TIMEOUT)
+        except Exception:
+            logger.warning("cache des pages indisponible (écriture)", exc_info=True)
+    return response

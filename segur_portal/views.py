@@ -17,11 +17,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from candidatures.permissions import can_edit_company
-from candidatures.selectors.candidature import editor_dashboard, queue_counts
+from candidatures.selectors.candidature import (
+    editor_dashboard,
+    editor_dashboard_facts,
+    queue_counts,
+)
 from candidatures.selectors.referentiel import referentiel_summary
 from candidatures.selectors.support import support_waiting_count
 from candidatures.services.onboarding import cgu_accepted
 from segur_portal import selectors, services
+from segur_portal.cache import account_page
 from segur_portal.enums import Role
 from segur_portal.forms import (
     AccessRequestDecisionForm,
@@ -106,8 +111,23 @@ def dashboard(request):
     user = request.user
     context = {"title": "Tableau de bord"}
     if user.role == Role.EDITEUR:
-        context.update(editor_dashboard(user))
-        return render(request, "segur_portal/dashboard_editeur.html", context)
+        # Served from the cache while what it shows stays the same: one query, against
+        # a rendering of the company's candidatures and of the clocks of its exchanges.
+        facts = editor_dashboard_facts(user)
+        return account_page(
+            request,
+            name="dashboard_editeur",
+            facts=facts,
+            render=lambda: render(
+                request,
+                "segur_portal/dashboard_editeur.html",
+                {
+                    **context,
+                    **editor_dashboard(user, facts=facts),
+                    "unread_count": facts.unread_notifications,
+                },
+            ),
+        )
     if user.role == Role.INSTRUCTEUR:
         context["queues"] = queue_counts(now=timezone.now())
         context["proofs"] = selectors.proof_queue_summary(user=user, now=timezone.now())
