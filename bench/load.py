@@ -37,6 +37,11 @@ parser.add_argument("wave", help="the database bench/generate_wave.py made")
 parser.add_argument("--duration", type=int, default=15, help="seconds of load per page")
 parser.add_argument("--connections", type=int, default=8)
 parser.add_argument("--workers", type=int, default=2)
+parser.add_argument(
+    "--only",
+    help="measure only the pages whose address holds one of these words (comma-separated), "
+    "beside the floor: --only tableau-de-bord",
+)
 ARGS = parser.parse_args()
 
 if not shutil.which("wrk"):
@@ -186,6 +191,13 @@ def main() -> None:
         ),
         ("plancher, de nouveau", "/__plancher__/", ""),
     ]
+    if ARGS.only:
+        words = ARGS.only.split(",")
+        pages = [
+            page
+            for page in pages
+            if page[1] == "/__plancher__/" or any(word in page[1] for word in words)
+        ]
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
