@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -140,6 +141,8 @@ def review_verdict(request, pk: int, exigence_id: int):
     stay. A refused verdict comes back as 200 with the error at its field, so that
     htmx swaps it in."""
     candidature = _actor(request, pk)
+    # Read once for the check of the verdict and for the index that answers.
+    prefetch_related_objects([candidature], "profils")
     exigence = get_object_or_404(
         Exigence.objects.select_related("profil"),
         pk=exigence_id,
