@@ -141,11 +141,21 @@ def _close(locked: Candidature, now: datetime, reason: str) -> None:
     locked.closed_reason = reason
 
 
-def _end_unanswered(candidature_ids) -> None:
-    """The sollicitations still waiting for an answer end with their candidature."""
-    Sollicitation.objects.filter(
+def _end_unanswered(candidature_ids, *, skip_locked: bool = False) -> None:
+    """The sollicitations still waiting for an answer end with their candidature.
+
+    `skip_locked`, for the sweep: it locks sollicitations before candidatures, so
+    waiting here for one that another sweep holds (and that sweep waiting for the
+    candidature) would deadlock. That sweep applies it after this commit, reading the
+    candidature as it is then."""
+    waiting = Sollicitation.objects.filter(
         candidature_id__in=candidature_ids, status=SollicitationStatus.OUVERTE
-    ).update(status=SollicitationStatus.CLOSE)
+    )
+    if skip_locked:
+        waiting = Sollicitation.objects.filter(
+            pk__in=list(waiting.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        )
+    waiting.update(status=SollicitationStatus.CLOSE)
 
 
 def candidature_url(candidature: Candidature) -> str:

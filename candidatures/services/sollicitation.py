@@ -752,7 +752,7 @@ class _GatheredEffects(_Effects):
         # After the clocks' own fields: the expired ones are no longer waiting.
         _moves_record(self.moves, fields=["closed_at", "closed_reason"])
         if self.rejected:
-            _end_unanswered(self.rejected)
+            _end_unanswered(self.rejected, skip_locked=True)
         journal_append_many(self.events)
         webhooks_emit_many(self.emissions)
         companies = {candidature.editeur_id for candidature, _ in self.notices if candidature}

@@ -5,10 +5,11 @@ e-mails, webhooks, public pages), and a batch that fails is applied one at a tim
 
 import json
 import logging
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from candidatures.enums import CandidatureState, SollicitationPhase, SollicitationStatus
@@ -20,6 +21,7 @@ from segur_portal.enums import JournalKind, WebhookEvent
 from segur_portal.journal import journal_verify
 from segur_portal.models import JournalEntry, Notification, OutboundEmail
 from segur_portal.models_api import WebhookDelivery, WebhookEndpoint
+from tests.candidatures.test_concurrency import _race
 from tests.candidatures.test_sollicitations import _campaign
 from tests.factories import CandidatureFactory, UserFactory, company_user
 from tests.segur_portal import test_sweep_scale as scale
@@ -283,3 +285,70 @@ def test_a_candidature_moved_before_its_lock_is_read_after_it(monkeypatch, campa
     assert sollicitation.status == SollicitationStatus.EXPIREE
     assert Candidature.objects.get(pk=sollicitation.candidature_id).state == S.RETIREE
     assert not CandidatureTransition.objects.filter(candidature=sollicitation.candidature_id)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_two_sweeps_at_once_end_each_candidature_once(monkeypatch, campagne):
+    """Rejections and abandons, one of them with a second unanswered sollicitation, in
+    small batches so that the sweeps meet: each candidature moves once, with one log
+    row, one webhook and one notice to its company."""
+    monkeypatch.setattr(sollicitation_services, "SWEEP_BATCH", 3)
+    due = _ending(9, campagne)
+    _second(due[1], 1)
+    results = _race(lambda: sollicitations_sweep(now=NOW), lambda: sollicitations_sweep(now=NOW))
+    assert all(isinstance(result, int) for result in results), results
+    assert sum(results) == 9
+    assert not Sollicitation.objects.filter(due_clocks(NOW)).exists()
+    for sollicitation in due:
+        candidature = Candidature.objects.get(pk=sollicitation.candidature_id)
+        assert candidature.state in ENDED
+        assert candidature.transitions.count() == 1
+        assert WebhookDelivery.objects.filter(endpoint__editeur=candidature.editeur_id).count() == 1
+        member = candidature.editeur.members.get()
+        assert (
+            Notification.objects.filter(recipient=member)
+            .exclude(title__startswith="L’ANS vous sollicite")
+            .count()
+            == 1
+        )
+    assert JournalEntry.objects.filter(kind=JournalKind.TRANSITION).count() == 9
+    assert journal_verify(check_timestamps=False).ok
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_rejection_leaves_alone_the_sollicitation_another_sweep_holds(campagne):
+    """Another sweep holds the candidature's second sollicitation (and would wait for
+    the candidature): the rejection does not wait for it, which could deadlock; that
+    sweep then expires it without moving the candidature again."""
+    first = _rejected_admin(campagne, 0)
+    second = _second(first, 1)
+    held, release = threading.Event(), threading.Event()
+
+    def other_sweep():
+        try:
+            with transaction.atomic():
+                Sollicitation.objects.select_for_update().get(pk=second.pk)
+                held.set()
+                release.wait(timeout=5)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    try:
+        assert held.wait(timeout=5)
+        assert sollicitations_sweep(now=NOW) == 1
+        second.refresh_from_db()
+        # Not waited for: still the other sweep's to apply.
+        assert second.status == SollicitationStatus.OUVERTE
+    finally:
+        release.set()
+        thread.join()
+    assert sollicitations_sweep(now=NOW) == 1
+    second.refresh_from_db()
+    assert second.status == SollicitationStatus.EXPIREE
+    candidature = Candidature.objects.get(pk=first.candidature_id)
+    assert candidature.state == S.REJETEE
+    assert candidature.transitions.count() == 1
