@@ -447,7 +447,9 @@ def editor_dashboard_facts(user) -> EditorDashboardFacts:
 def editor_dashboard(user, *, facts: EditorDashboardFacts) -> dict:
     """The editor's next steps (address, CGU, company) and its candidatures, each with
     the address of its page, reversed once per candidature: the open sollicitations
-    link to their candidature's page, which the company's list already holds."""
+    link to their candidature's page, which the company's list already holds, and carry
+    their link and title ready for the template (a hundred of them on a company's page
+    at the wave's size)."""
     from candidatures.permissions import can_edit_company
 
     steps = [
@@ -489,7 +491,9 @@ def editor_dashboard(user, *, facts: EditorDashboardFacts) -> dict:
         by_id[candidature.pk] = candidature
     now = timezone.now()
     for sollicitation in open_sollicitations:
-        sollicitation.candidature = by_id[sollicitation.candidature_id]
+        candidature = by_id[sollicitation.candidature_id]
+        sollicitation.url = f"{candidature.url}#sollicitation-{sollicitation.pk}"
+        sollicitation.title = f"{candidature.nom_commercial} ({candidature.reference})"
         sollicitation.clocks = sollicitation_clocks(sollicitation, now)
     return {
         "editeur": user.editeur,
