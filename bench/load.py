@@ -40,7 +40,7 @@ parser.add_argument("--workers", type=int, default=2)
 parser.add_argument(
     "--only",
     help="measure only the pages whose address holds one of these words (comma-separated), "
-    "beside the floor: --only tableau-de-bord",
+    "beside the floor: --only tableau-de-bord,compteur",
 )
 ARGS = parser.parse_args()
 
@@ -177,6 +177,13 @@ def main() -> None:
         ("registre, page 3", "/registre/?page=3", ""),
         ("candidatures en cours", "/registre/en-cours/", ""),
         ("tableau de bord d’un éditeur (connecté)", "/tableau-de-bord/", cookie),
+        # What any signed-in page costs before its own work (the session and the
+        # account read): the badge every page asks for each minute, one count query.
+        (
+            "compteur de notifications (connecté)",
+            reverse("notification_badge"),
+            cookie,
+        ),
         ("registre en CSV (flux)", "/registre/referencees.csv", ""),
         ("file administrative (instructeur)", reverse("instruction:queue"), instructor),
         (
