@@ -72,6 +72,9 @@ INSTRUCTION_DEPRIORITISATION_HOURS = 24
 INSTRUCTION_ABANDON_DAYS = 30
 # The sweep locks and applies due clocks this many at a time, one transaction each.
 SWEEP_BATCH = 100
+# It reads the ids of the due clocks this many batches at a time: each read walks the
+# rows due in the partial indexes, whatever its limit.
+SWEEP_READ_BATCHES = 10
 # What applying a clock reads besides the row.
 SWEEP_RELATED = ("candidature__campagne", "candidature__editeur", "opened_by")
 # The state a candidature is in while a sollicitation of each phase can be opened.
@@ -507,16 +510,17 @@ def due_clocks(now: datetime) -> Q:
     return condition
 
 
-def _next_ids(arms: list[Q], after: int) -> list[int]:
-    """The next SWEEP_BATCH ids past `after` matching any of `arms`, in one query: a UNION
-    of one SELECT per arm, each read from its partial index. The OR of the arms, ordered
-    by id, lets PostgreSQL walk the primary key over every row instead (its estimate of
-    the OR is far too high), which costs what is open, not what is due."""
+def _next_ids(arms: list[Q], after: int, limit: int | None = None) -> list[int]:
+    """The next `limit` (SWEEP_BATCH) ids past `after` matching any of `arms`, in one
+    query: a UNION of one SELECT per arm, each read from its partial index. The OR of
+    the arms, ordered by id, lets PostgreSQL walk the primary key over every row instead
+    (its estimate of the OR is far too high), which costs what is open, not what is
+    due."""
     selects = [
         Sollicitation.objects.filter(arm, pk__gt=after).order_by().values_list("pk", flat=True)
         for arm in arms
     ]
-    return list(selects[0].union(*selects[1:]).order_by("pk")[:SWEEP_BATCH])
+    return list(selects[0].union(*selects[1:]).order_by("pk")[: limit or SWEEP_BATCH])
 
 
 def sollicitations_sweep(*, now: datetime) -> int:
@@ -525,23 +529,27 @@ def sollicitations_sweep(*, now: datetime) -> int:
     two at once: each batch of due sollicitations is locked, the rows another sweep
     holds are skipped, and a row applied meanwhile is no longer due."""
     handled, after = 0, 0
-    while True:
-        ids = _next_ids(due_arms(now), after)
-        if not ids:
-            break
-        with transaction.atomic():
-            # Locked and read again: a row applied meanwhile is no longer due.
-            batch = list(
-                Sollicitation.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related(*SWEEP_RELATED)
-                .filter(due_clocks(now), pk__in=ids)
-                .order_by("pk")
-            )
-            handled += _sweep_together(batch, now)
-        if len(ids) < SWEEP_BATCH:
+    read = SWEEP_BATCH * SWEEP_READ_BATCHES
+    while ids := _next_ids(due_arms(now), after, limit=read):
+        for start in range(0, len(ids), SWEEP_BATCH):
+            handled += _sweep_batch(ids[start : start + SWEEP_BATCH], now)
+        if len(ids) < read:
             break
         after = ids[-1]
     return handled + _close_ended_exchanges(now)
+
+
+def _sweep_batch(ids: list[int], now: datetime) -> int:
+    with transaction.atomic():
+        # Locked and read again: a row another sweep holds is skipped, a row applied
+        # meanwhile is no longer due.
+        batch = list(
+            Sollicitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(*SWEEP_RELATED)
+            .filter(due_clocks(now), pk__in=ids)
+            .order_by("pk")
+        )
+        return _sweep_together(batch, now)
 
 
 def _deadline_reached(sollicitation: Sollicitation, now: datetime) -> bool:

@@ -141,3 +141,21 @@ def test_journal_append_many_refuses_data_the_database_would_not_keep():
             ]
         )
     assert JournalEntry.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_the_sweep_reads_the_due_ids_several_batches_at_a_time(monkeypatch, campagne):
+    """Batches of 2 read 4 ids at a time: 9 clocks due are read in 3 queries (4, 4, 1),
+    then the answered exchanges in one, and applied in 5 batches."""
+    monkeypatch.setattr(sollicitation_services, "SWEEP_BATCH", 2)
+    monkeypatch.setattr(sollicitation_services, "SWEEP_READ_BATCHES", 2)
+    due = _due(9, campagne)
+    with CaptureQueriesContext(connection) as queries:
+        assert sollicitations_sweep(now=NOW) == 9
+    sql = [query["sql"] for query in queries]
+    assert len([s for s in sql if s.startswith("(SELECT")]) == 4
+    assert len([s for s in sql if "SKIP LOCKED" in s]) == 5
+    assert not Sollicitation.objects.filter(due_clocks(NOW)).exists()
+    for sollicitation in due:
+        sollicitation.refresh_from_db()
+        assert sollicitation.reminder_half_sent_at == NOW
