@@ -3,6 +3,7 @@
 afresh after every change it shows."""
 
 import re
+import time
 import uuid
 
 import pytest
@@ -21,6 +22,7 @@ from candidatures.selectors.candidature import editor_dashboard_facts
 from candidatures.services.candidature import candidature_update_admin, candidature_validate_admin
 from candidatures.services.onboarding import cgu_accept, current_cgu, editeur_update
 from candidatures.services.sollicitation import sollicitation_answer, sollicitation_open
+from segur_portal import cache
 from segur_portal import settings as project_settings
 from segur_portal.cache import account_page, public_pages_changed
 from segur_portal.models import Notification
@@ -299,6 +301,18 @@ def test_the_company_renamed_shows_at_once():
     )
     page, _ = _get(client)
     assert "Nouveau Nom SAS" in page
+
+
+def test_the_page_is_kept_for_a_while_only_for_its_clocks(monkeypatch):
+    """Nothing changed, and the page is rendered again once its entry has lived: the
+    clocks it shows move with time alone."""
+    monkeypatch.setattr(cache, "ACCOUNT_PAGE_TIMEOUT", 1)
+    client = _signed_in(_editor())
+    _get(client)
+    _page, served = _get(client)
+    time.sleep(1.2)
+    _page, again = _get(client)
+    assert served == 3 < again
 
 
 def test_a_message_waiting_is_shown_and_the_page_not_kept():
