@@ -54,7 +54,6 @@ from segur_portal.journal_events import (
     journal_signature,
 )
 from segur_portal.models import User
-from segur_portal.seal import SealError
 from segur_portal.services import notification_send
 from segur_portal.webhooks import webhook_attestation, webhook_decision
 
@@ -197,6 +196,10 @@ def convention_sign(*, convention: Convention, actor, signature: Signature, now=
     signed.signed_sha256 = convention.sha256
     signed.signed_ip = signature.ip or None
     signed.signed_user_agent = signature.user_agent[:400]
+    # pyHanko, half a second to import, is loaded by the first signature, not by every
+    # process that builds the URL resolver (the sweep's first reverse()).
+    from segur_portal.seal import SealError
+
     try:
         content = documents.signed_convention_pdf(signed)
     except SealError as error:

@@ -32,14 +32,12 @@ from preuves.uploads import (
     declared_length,
     too_large_response,
 )
-from segur_portal import seal
 from segur_portal.cache import cached_public_page
 from segur_portal.clocks import format_paris_datetime, paris_date
 from segur_portal.exports import csv_safe
 from segur_portal.listing import page_of, sort_from
 from segur_portal.security import rate_limited
 from segur_portal.services import absolute_url
-from segur_portal.timestamping import trust_roots
 
 PAGE_SIZE = 100
 EXPORT_CHUNK = 500
@@ -326,6 +324,8 @@ def _attestation(request, numero: str):
             check = selectors.attestation_file_check(attestation=found, upload=upload)
             upload.seek(0)
             # Read whole: at most MAX_PDF_BYTES, the form refused anything larger.
+            from segur_portal import seal  # pyHanko: loaded by the first check
+
             seal_report = seal.seal_verify(upload.read())
     return render(
         request,
@@ -364,13 +364,15 @@ def _certificate_row(certificate) -> dict:
 @rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
 @require_GET
 def certificat(request):
+    from segur_portal import seal, timestamping  # pyHanko: loaded by the first visit
+
     return render(
         request,
         "college/verifier_certificat.html",
         {
             "title": "Certificat du cachet du portail",
             "seal_certificate": _certificate_row(seal.seal_certificate()),
-            "roots": [_certificate_row(root) for root in trust_roots()],
+            "roots": [_certificate_row(root) for root in timestamping.trust_roots()],
             "demonstration": seal.is_demonstration(),
         },
     )
@@ -387,6 +389,8 @@ def _pem_response(certificates, filename: str) -> HttpResponse:
 @rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
 @require_GET
 def certificat_cachet(request):
+    from segur_portal import seal  # pyHanko: loaded by the first visit
+
     return _pem_response([seal.seal_certificate()], "cachet-portail-segur.pem")
 
 
@@ -394,4 +398,6 @@ def certificat_cachet(request):
 @rate_limited("RATELIMIT_PUBLIC_PAGE", group="public-verification")
 @require_GET
 def certificat_racines(request):
-    return _pem_response(trust_roots(), "ac-racines-portail-segur.pem")
+    from segur_portal import timestamping  # pyHanko: loaded by the first visit
+
+    return _pem_response(timestamping.trust_roots(), "ac-racines-portail-segur.pem")
