@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
+from segur_portal.bulk import insert_rows
 from segur_portal.clocks import format_paris_datetime
 from segur_portal.enums import AccessRequestStatus, CompanyRole, Role
 from segur_portal.journal_events import journal_account
@@ -85,6 +86,11 @@ def is_permanent_failure(error: Exception) -> bool:
     return isinstance(error, ValueError | UnicodeError)
 
 
+def _addresses(to: Iterable[str]) -> list[str]:
+    """The addresses to write to, normalised, each once, in their order."""
+    return list(dict.fromkeys(normalize_email(a) for a in to if a))
+
+
 def _outbound(
     to: Iterable[str], *, subject: str, body: str, sensitive: bool = False, notification=None
 ) -> list[OutboundEmail]:
@@ -97,7 +103,7 @@ def _outbound(
             sensitive=sensitive,
             notification=notification,
         )
-        for address in dict.fromkeys(normalize_email(a) for a in to if a)
+        for address in _addresses(to)
     ]
 
 
@@ -135,58 +141,82 @@ def notification_send(
     url: str = "",
     email: bool = True,
     extra_emails: Iterable[str] = (),
-) -> list[Notification]:
-    """Notify users in the portal and by e-mail (plus addresses without an account)."""
+) -> list[int]:
+    """Notify users in the portal and by e-mail (plus addresses without an account).
+    Returns the notifications' ids."""
     notice = Notice(
         recipients=recipients, title=title, body=body, url=url, extra_emails=extra_emails
     )
     return notifications_send_many([notice], email=email)
 
 
+# The columns notifications_send_many writes, every one: insert_rows applies no default.
+NOTIFICATION_COLUMNS = ("recipient_id", "title", "body", "url", "created_at")
+EMAIL_COLUMNS = (
+    "to",
+    "subject",
+    "body",
+    "sensitive",
+    "notification_id",
+    "created_at",
+    "attempts",
+    "last_error",
+)
+
+
 def notifications_send_many(
     notices: list[Notice], *, email: bool = True, one_task: bool = False
-) -> list[Notification]:
+) -> list[int]:
     """notification_send for each notice in turn, in one insert of notifications and
-    one of e-mails: the same rows, in the same order. `one_task`: the e-mails are
-    queued by one task that queues each (a sweep's hundreds of e-mails, one publish)."""
+    one of e-mails (COPY on PostgreSQL: a sweep writes thousands, and building a model
+    instance for each cost more than the insert): the same rows, in the same order.
+    Returns the notifications' ids. `one_task`: the e-mails are queued by one task that
+    queues each (a sweep's hundreds of e-mails, one publish)."""
     from segur_portal.tasks import email_deliver, emails_deliver_queue
 
-    notices = [replace(notice, recipients=list(notice.recipients)) for notice in notices]
-    notifications = Notification.objects.bulk_create(
-        Notification(recipient=user, title=notice.title, body=notice.body, url=notice.url)
+    notices = [
+        replace(notice, recipients=[user for user in notice.recipients if user.is_active])
         for notice in notices
-        for user in notice.recipients
-        if user.is_active
+    ]
+    notification_ids = insert_rows(
+        Notification,
+        NOTIFICATION_COLUMNS,
+        [
+            (user.pk, notice.title, notice.body, notice.url, timezone.now())
+            for notice in notices
+            for user in notice.recipients
+        ],
     )
     if not email:
-        return notifications
-    emails, sent = [], iter(notifications)
+        return notification_ids
+    rows, sent = [], iter(notification_ids)
+
+    def outbound(to: Iterable[str], notice: Notice, body: str, notification_id) -> None:
+        subject = email_subject(notice.title)
+        rows.extend(
+            (address, subject, body, False, notification_id, timezone.now(), 0, "")
+            for address in _addresses(to)
+        )
+
     for notice in notices:
-        mine = [next(sent) for user in notice.recipients if user.is_active]
         link = absolute_url(notice.url) if notice.url else ""
         # Every account gets the same text: rendered once per notice.
-        body = _notification_body(notice, link) if mine else ""
-        for notification in mine:
-            emails += _outbound(
-                [notification.recipient.email],
-                subject=notice.title,
-                body=body,
-                notification=notification,
-            )
-        extra = set(map(normalize_email, notice.extra_emails)) - {n.recipient.email for n in mine}
+        body = _notification_body(notice, link) if notice.recipients else ""
+        for user in notice.recipients:
+            outbound([user.email], notice, body, next(sent))
+        extra = set(map(normalize_email, notice.extra_emails)) - {
+            user.email for user in notice.recipients
+        }
         if extra:
-            emails += _outbound(
-                sorted(extra), subject=notice.title, body=_notification_body(notice, "")
-            )
-    emails = OutboundEmail.objects.bulk_create(emails)
+            outbound(sorted(extra), notice, _notification_body(notice, ""), None)
+    email_ids = insert_rows(OutboundEmail, EMAIL_COLUMNS, rows, nullable=["notification_id"])
     # robust: a broker outage must not fail the user's request; the sweep retries.
-    if one_task and len(emails) > 1:
-        ids = [outbound.pk for outbound in emails]
-        transaction.on_commit(lambda: emails_deliver_queue.delay(ids), robust=True)
-        return notifications
-    for outbound in emails:
-        transaction.on_commit(lambda pk=outbound.pk: email_deliver.delay(pk), robust=True)
-    return notifications
+    if one_task and len(email_ids) > 1:
+        transaction.on_commit(lambda: emails_deliver_queue.delay(email_ids), robust=True)
+        return notification_ids
+    for pk in email_ids:
+        transaction.on_commit(lambda pk=pk: email_deliver.delay(pk), robust=True)
+    return notification_ids
 
 
 def _notification_body(notice: Notice, link: str) -> str:

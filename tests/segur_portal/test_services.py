@@ -1,4 +1,5 @@
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core import mail
@@ -6,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from segur_portal import services
+from segur_portal.bulk import insert_rows
 from segur_portal.enums import CompanyRole, Role
 from segur_portal.models import Invitation, Notification, OutboundEmail, User
 from tests.factories import NotificationFactory, UserFactory
@@ -58,6 +60,55 @@ def test_notification_send_extra_emails_reach_contacts_once(django_capture_on_co
         "contact@exemple.fr",
         "mandataire@exemple.fr",
     ]
+
+
+@pytest.mark.parametrize("use_copy", [None, False])
+def test_notifications_send_many_writes_every_column(monkeypatch, use_copy):
+    """Written by COPY on PostgreSQL (or the ORM): the rows the model would write, the
+    text as given, each e-mail tied to its notification, the contacts' to none."""
+    monkeypatch.setattr(services, "insert_rows", partial(insert_rows, use_copy=use_copy))
+    member, other = UserFactory(email="membre@exemple.fr"), UserFactory(email="autre@exemple.fr")
+    notices = [
+        services.Notice(
+            recipients=[member, other],
+            title='Objet « un », "cité"',
+            body="Texte\nsur deux lignes, ; \\N",
+            url="/candidatures/1/",
+            extra_emails=["Contact@Exemple.fr", "MEMBRE@exemple.fr"],
+        ),
+        services.Notice(
+            recipients=[UserFactory(is_active=False)],
+            title="Deux",
+            body="",
+            extra_emails=["b@x.fr"],
+        ),
+    ]
+    ids = services.notifications_send_many(notices)
+    notifications = Notification.objects.order_by("pk")
+    assert [n.pk for n in notifications] == ids
+    assert [(n.recipient, n.title, n.body, n.url, n.read_at) for n in notifications] == [
+        (member, notices[0].title, notices[0].body, "/candidatures/1/", None),
+        (other, notices[0].title, notices[0].body, "/candidatures/1/", None),
+    ]
+    emails = list(OutboundEmail.objects.order_by("pk"))
+    assert [(e.to, e.notification_id) for e in emails] == [
+        ("membre@exemple.fr", ids[0]),
+        ("autre@exemple.fr", ids[1]),
+        ("contact@exemple.fr", None),
+        ("b@x.fr", None),
+    ]
+    assert {e.subject for e in emails[:3]} == {'[Portail Ségur] Objet « un », "cité"'}
+    assert "Texte\nsur deux lignes, ; \\N" in emails[0].body
+    assert "http://testserver/candidatures/1/" in emails[0].body
+    assert "http://testserver" not in emails[2].body
+    for email in emails:
+        assert (email.sensitive, email.sent_at, email.attempts, email.last_error) == (
+            False,
+            None,
+            0,
+            "",
+        )
+        assert email.failed_at is None and email.created_at is not None
 
 
 def test_notification_send_without_email_only_records():
