@@ -75,8 +75,9 @@ SWEEP_BATCH = 100
 # It reads the ids of the due clocks this many batches at a time: each read walks the
 # rows due in the partial indexes, whatever its limit.
 SWEEP_READ_BATCHES = 10
-# What applying a clock reads besides the row.
-SWEEP_RELATED = ("candidature__campagne", "candidature__editeur", "opened_by")
+# What applying a clock reads besides the row. Not the campaign: only the candidatures
+# a deadline ends need it, and those are read again with it, after their lock.
+SWEEP_RELATED = ("candidature__editeur", "opened_by")
 # The state a candidature is in while a sollicitation of each phase can be opened.
 PHASE_STATES = {
     Phase.ADMINISTRATIVE: {S.ADMIN_SOUMISE},
