@@ -11,6 +11,7 @@ sweepers' work), then steady runs a second later find nothing due. Tasks are que
 Redis (REDIS_URL, queue segur-bench-sweep, emptied afterwards) as in production; no
 worker takes them. Prints one Markdown table: per sweeper, the first run's and the
 steady state's time and queries, beside a one-query floor (SELECT 1) in the same run.
+The URL resolver is built first, as a worker does when it starts, and timed apart.
 """
 
 import argparse
@@ -77,6 +78,7 @@ from django.utils.module_loading import import_string
 
 from candidatures.enums import SollicitationStatus
 from candidatures.models import Sollicitation
+from segur_portal.celery import warm_up
 
 
 def _floor() -> float:
@@ -129,6 +131,9 @@ def main() -> None:
         (now,) = cursor.fetchone()
     open_clocks = Sollicitation.objects.filter(status=SollicitationStatus.OUVERTE).count()
     floor = _floor()
+    # As a worker starts (segur_portal.celery.warm_up, and Celery's Django fixup runs
+    # the checks that import every URL module): not the sweep's work, timed apart.
+    print(f"Démarrage du worker (résolveur d’URL construit) : {warm_up():.2f} s")
     first, steady = {}, {path: [] for path in settings.SWEEPERS}
     for path in settings.SWEEPERS:
         first[path] = _run(path, now)
