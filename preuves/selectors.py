@@ -8,13 +8,11 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
-    prefetch_related_objects,
 )
 
-from candidatures.models import PreuveAttendue, Scenario
+from candidatures.models import PreuveAttendue
 from preuves.depot import Dossier, ExigenceBlock, Item, _applicable, dossier
 from preuves.enums import Verdict
 from preuves.models import Depot, ExigenceVerdict, Fichier, FichierDownload
@@ -367,12 +365,11 @@ def review_block(candidature, exigence, *, index: ReviewIndex) -> ReviewBlock | 
     not in the dossier."""
     if not any(pk == exigence.pk for pk, _key, _title in index.order):
         return None
-    prefetch_related_objects(
-        [exigence],
-        Prefetch("scenarios", queryset=Scenario.objects.order_by("position")),
-        Prefetch(
-            "scenarios__preuves_attendues", queryset=PreuveAttendue.objects.order_by("position")
-        ),
+    # Its expected proofs with their scenario, in one query.
+    proofs = list(
+        PreuveAttendue.objects.filter(scenario__exigence=exigence)
+        .select_related("scenario")
+        .order_by("scenario__position", "position")
     )
     current, removed = defaultdict(list), defaultdict(list)
     for depot in (
@@ -384,7 +381,6 @@ def review_block(candidature, exigence, *, index: ReviewIndex) -> ReviewBlock | 
             current[depot.preuve_attendue_id].append(depot)
         else:
             removed[(depot.exigence_id, depot.preuve_attendue_id)].append(depot)
-    proofs = [p for scenario in exigence.scenarios.all() for p in scenario.preuves_attendues.all()]
     items = [Item(exigence, proof, current[proof.pk]) for proof in proofs] or [
         Item(exigence, None, current[None])
     ]
