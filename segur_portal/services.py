@@ -8,7 +8,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -58,7 +57,6 @@ def absolute_url(path: str) -> str:
 SUBJECT_MAX_LENGTH = 200
 
 
-@lru_cache(maxsize=1024)
 def email_subject(text: str) -> str:
     """A subject safe for a mail header: one line, no control character, bounded.
 
@@ -191,8 +189,7 @@ def notifications_send_many(
         return notification_ids
     rows, sent = [], iter(notification_ids)
 
-    def outbound(to: Iterable[str], notice: Notice, body: str, notification_id) -> None:
-        subject = email_subject(notice.title)
+    def outbound(to: Iterable[str], subject: str, body: str, notification_id) -> None:
         rows.extend(
             (address, subject, body, False, notification_id, timezone.now(), 0, "")
             for address in _addresses(to)
@@ -200,15 +197,16 @@ def notifications_send_many(
 
     for notice in notices:
         link = absolute_url(notice.url) if notice.url else ""
-        # Every account gets the same text: rendered once per notice.
+        # Every account gets the same subject and text: made once per notice.
+        subject = email_subject(notice.title)
         body = _notification_body(notice, link) if notice.recipients else ""
         for user in notice.recipients:
-            outbound([user.email], notice, body, next(sent))
+            outbound([user.email], subject, body, next(sent))
         extra = set(map(normalize_email, notice.extra_emails)) - {
             user.email for user in notice.recipients
         }
         if extra:
-            outbound(sorted(extra), notice, _notification_body(notice, ""), None)
+            outbound(sorted(extra), subject, _notification_body(notice, ""), None)
     email_ids = insert_rows(OutboundEmail, EMAIL_COLUMNS, rows, nullable=["notification_id"])
     # robust: a broker outage must not fail the user's request; the sweep retries.
     if one_task and len(email_ids) > 1:
