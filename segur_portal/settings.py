@@ -224,7 +224,7 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "segur_portal.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "segur-rl",
             "OPTIONS": {
@@ -242,7 +242,7 @@ CACHES = {
     # data they show changes (segur_portal/cache.py).
     "pages": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "segur_portal.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "segur-pages",
             "OPTIONS": {
@@ -262,9 +262,10 @@ RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_IP_META_KEY = "segur_portal.security.client_ip"
 RATELIMIT_VIEW = "segur_portal.security.ratelimited_view"
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-# django-ratelimit warns (W001) for any cache it does not list, Django's own RedisCache
-# included. Both of ours increment atomically (Redis INCR; AtomicDatabaseCache locks the
-# row), which is what the check is after; its errors (E001-E003) stay active.
+# django-ratelimit warns (W001) for any cache it does not list, Django’s own RedisCache
+# (which segur_portal.redis_cache extends) included. Both of ours increment atomically
+# (Redis INCR; AtomicDatabaseCache locks the row), which is what the check is after; its
+# errors (E001-E003) stay active.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 # Public pages anyone may ask for: per client address.
 RATELIMIT_PUBLIC_PAGE = env_str("RATELIMIT_PUBLIC_PAGE", "60/m")

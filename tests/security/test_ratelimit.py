@@ -104,7 +104,7 @@ def test_account_forms_are_limited_on_post(client, small_limits, name):
 def test_the_limits_are_counted_in_the_ratelimit_cache(client, small_limits, settings):
     assert settings.RATELIMIT_USE_CACHE == "ratelimit"
     expected = (
-        "django.core.cache.backends.redis.RedisCache"
+        "segur_portal.redis_cache.RedisCache"
         if settings.CACHES["ratelimit"]["BACKEND"].endswith("RedisCache")
         else "segur_portal.security.AtomicDatabaseCache"
     )
