@@ -168,14 +168,20 @@ else:
         # No JIT: the agency's lists are short queries with a high estimated cost, which
         # PostgreSQL's JIT compiled for seconds (5.8 s of 6.1 s for the candidature list
         # on the generated wave, docs/BENCHMARKS.md).
+        # Prepared statements planned once for all their values: only those of
+        # segur_portal/compiled.py are prepared (lookups by id and key, whose plan does not
+        # depend on the id), and the portal's triggers run no query.
         _options = DATABASES["default"].setdefault("OPTIONS", {})
-        _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+        _options["options"] = (
+            f"{_options.get('options', '')} -c jit=off -c plan_cache_mode=force_generic_plan"
+        ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "segur_portal.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, its account read by a statement compiled once.
+    "segur_portal.signed_in.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -491,6 +497,8 @@ COLLEGE_WEEKS_AHEAD = env_int("COLLEGE_WEEKS_AHEAD", 4)
 # A decision needs this many members present without a conflict of interest on it.
 COLLEGE_QUORUM = env_int("COLLEGE_QUORUM", 2)
 
+# Django's database sessions, read by a statement compiled once (segur_portal/signed_in.py).
+SESSION_ENGINE = "segur_portal.signed_in"
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
