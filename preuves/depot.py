@@ -28,7 +28,7 @@ from candidatures.models import Candidature, Exigence, PreuveAttendue, Sollicita
 from candidatures.permissions import is_company_member
 from candidatures.proof_kinds import MO, PDF_MIME_TYPES, VIDEO_CAPTURE_MIME_TYPES
 from candidatures.rem_import.text import fold
-from candidatures.selectors.referentiel import applicable_exigences
+from candidatures.selectors.referentiel import applicable_exigences, exigence_applies
 from candidatures.services.candidature import _apply, notify_company
 from preuves.models import Depot, DossierSoumission, ExigenceVerdict
 from preuves.services import (
@@ -157,8 +157,19 @@ class Dossier:
 
 def _applicable(candidature: Candidature):
     return applicable_exigences(
-        candidature.rem_version,
+        candidature.rem_version_id,
         # .all(): the profiles a page prefetched with the candidature, without a query.
+        [profil.pk for profil in candidature.profils.all()],
+        include_vague_1=candidature.wave_1_perimetre_applies,
+    )
+
+
+def applies_to(candidature: Candidature, exigence) -> bool:
+    """Whether the requirement (already read) is part of the candidature's dossier: the
+    rule of _applicable, without a query when the profiles were prefetched."""
+    return exigence_applies(
+        exigence,
+        candidature.rem_version_id,
         [profil.pk for profil in candidature.profils.all()],
         include_vague_1=candidature.wave_1_perimetre_applies,
     )

@@ -31,7 +31,7 @@ from candidatures.services.sollicitation import (
     sollicitation_open,
 )
 from preuves.cnda import cnda_state
-from preuves.depot import _applicable
+from preuves.depot import _applicable, applies_to
 from preuves.enums import Verdict
 from preuves.models import ExigenceVerdict, VisiteConformite
 from preuves.services import FileRule, fichier_receive
@@ -188,8 +188,9 @@ def verdicts_record(
         errors["comment"] = "Dites en quoi l’exigence n’est pas satisfaite."
     if errors:
         raise ValidationError(errors)
-    wanted = {exigence.pk for exigence in exigences}
-    if _applicable(candidature).filter(pk__in=wanted).count() != len(wanted):
+    # The requirements were just read: checked against the candidature's profiles
+    # without a query (applicable_exigences's rule).
+    if not all(applies_to(candidature, exigence) for exigence in exigences):
         raise ValidationError("Cette exigence ne fait pas partie du dossier de la candidature.")
     with transaction.atomic():
         # Locked: a verdict never lands on an instruction being closed at the same time.

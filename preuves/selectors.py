@@ -109,10 +109,14 @@ class ReviewIndex:
         return self.status(exigence_id) == wanted
 
     def counts(self) -> dict[str, int]:
-        return {
-            key: sum(self.matches(pk, key) for pk, _key, _title in self.order)
-            for key in REVIEW_FILTERS
-        }
+        counts = dict.fromkeys(REVIEW_FILTERS, 0)
+        for pk, _key, _title in self.order:
+            status = self.status(pk)
+            if status in counts:
+                counts[status] += 1
+            counts["modifiee"] += pk in self.changed
+            counts["reutilise"] += pk in self.reused_exigences
+        return counts
 
     def sections(self) -> list[tuple[str, str, int]]:
         """(key, title, number of requirements) in the REM's order."""
@@ -359,10 +363,10 @@ def review_dossier(candidature, *, agency: bool, now=None) -> Review:
     return Review(candidature=candidature, index=index, dossier=current, blocks=blocks)
 
 
-def review_block(candidature, exigence, *, index: ReviewIndex) -> ReviewBlock | None:
+def review_block(candidature, exigence, *, index: ReviewIndex, verdict=None) -> ReviewBlock | None:
     """One requirement of the dossier (with its profil), as review_dossier shows it,
     without reading the rest of the dossier (the answer to a verdict); None if it is
-    not in the dossier."""
+    not in the dossier. `verdict`: the one in force if the caller just recorded it."""
     if not any(pk == exigence.pk for pk, _key, _title in index.order):
         return None
     # Its expected proofs with their scenario, in one query.
@@ -384,11 +388,12 @@ def review_block(candidature, exigence, *, index: ReviewIndex) -> ReviewBlock | 
     items = [Item(exigence, proof, current[proof.pk]) for proof in proofs] or [
         Item(exigence, None, current[None])
     ]
-    verdict = (
-        ExigenceVerdict.objects.filter(candidature=candidature, exigence=exigence)
-        .order_by("at", "pk")
-        .last()
-    )
+    if verdict is None:
+        verdict = (
+            ExigenceVerdict.objects.filter(candidature=candidature, exigence=exigence)
+            .order_by("at", "pk")
+            .last()
+        )
     answers = (
         _answers_by_exigence(candidature, exigence.pk).get(exigence.pk, [])
         if exigence.pk in index.answered

@@ -38,13 +38,13 @@ VERDICT_CHOICES = [
 BULK_CHOICES = [*VERDICT_CHOICES, (Verdict.COMPLEMENT, "Demander un complément")]
 
 
-def _candidature(request, pk: int):
-    return get_object_or_404(
-        candidatures_visible_to(request.user).select_related(
-            "editeur", "campagne__dsr", "rem_version", "instructeur"
-        ),
-        pk=pk,
-    )
+def _candidature(request, pk: int, *, related: bool = True):
+    """`related`: with what the pages show of it (company, campaign, REM, instructor);
+    a verdict's answer needs the candidature's own row only."""
+    visible = candidatures_visible_to(request.user)
+    if related:
+        visible = visible.select_related("editeur", "campagne__dsr", "rem_version", "instructeur")
+    return get_object_or_404(visible, pk=pk)
 
 
 def _reader(request, pk: int):
@@ -56,8 +56,8 @@ def _reader(request, pk: int):
     return candidature
 
 
-def _actor(request, pk: int):
-    candidature = _candidature(request, pk)
+def _actor(request, pk: int, *, related: bool = True):
+    candidature = _candidature(request, pk, related=related)
     if not runs_procedure(request.user):
         raise PermissionDenied
     return candidature
@@ -140,27 +140,29 @@ def review_verdict(request, pk: int, exigence_id: int):
     announced, the counts updated out of band): no reload, the filters and the scroll
     stay. A refused verdict comes back as 200 with the error at its field, so that
     htmx swaps it in."""
-    candidature = _actor(request, pk)
+    candidature = _actor(request, pk, related=False)
     # Read once for the check of the verdict and for the index that answers.
     prefetch_related_objects([candidature], "profils")
     exigence = get_object_or_404(
         Exigence.objects.select_related("profil"),
         pk=exigence_id,
-        rem_version=candidature.rem_version,
+        rem_version_id=candidature.rem_version_id,
     )
     values = {
         "verdict": request.POST.get("verdict", ""),
         "comment": request.POST.get("comment", ""),
     }
-    errors = {}
+    errors, recorded = {}, None
     try:
-        instruction_services.verdict_record(
+        recorded = instruction_services.verdict_record(
             candidature=candidature, exigence=exigence, actor=request.user, **values
         )
     except ValidationError as error:
         errors = _field_errors(error)
     if not request.htmx:
         if errors:
+            candidature = _actor(request, pk)
+            prefetch_related_objects([candidature], "profils")
             review = selectors.review_dossier(candidature, agency=True)
             return _render_page(
                 request, candidature, review, status=400, block_errors=(exigence.pk, errors, values)
@@ -169,7 +171,8 @@ def review_verdict(request, pk: int, exigence_id: int):
         return redirect(_back(request, candidature, f"exigence-{exigence.pk}"))
     # Only this requirement is read again, and the light index that counts.
     index = selectors.review_index(candidature, agency=True)
-    block = selectors.review_block(candidature, exigence, index=index)
+    # The verdict just recorded is the one in force: not read again.
+    block = selectors.review_block(candidature, exigence, index=index, verdict=recorded)
     if block is None:
         raise Http404("Cette exigence ne fait pas partie du dossier de la candidature.")
     block.errors, block.values, block.recorded = errors, values if errors else {}, not errors

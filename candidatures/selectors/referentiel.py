@@ -284,14 +284,33 @@ def rem_diff(old: RemVersion, new: RemVersion) -> RemDiff:
 # What a candidature must answer, and what a REM change does to it
 
 
+def _perimetres(include_vague_1: bool) -> list[str]:
+    return [Perimetre.VAGUE_2, *([Perimetre.VAGUE_1] if include_vague_1 else [])]
+
+
 def applicable_exigences(
-    version: RemVersion, profil_ids, *, include_vague_1: bool = False
+    version: RemVersion | int, profil_ids, *, include_vague_1: bool = False
 ) -> QuerySet[Exigence]:
     """Mandatory requirements of the chosen profiles. Préconisations are never required;
-    the wave-1 périmètre applies only in the cases of SPEC §5."""
-    perimetres = [Perimetre.VAGUE_2, *([Perimetre.VAGUE_1] if include_vague_1 else [])]
-    return version.exigences.filter(
-        nature=Nature.EXIGENCE, profil_id__in=list(profil_ids), perimetre__in=perimetres
+    the wave-1 périmètre applies only in the cases of SPEC §5. `version`: the REM
+    version or its id."""
+    return Exigence.objects.filter(
+        rem_version=version,
+        nature=Nature.EXIGENCE,
+        profil_id__in=list(profil_ids),
+        perimetre__in=_perimetres(include_vague_1),
+    )
+
+
+def exigence_applies(
+    exigence: Exigence, version_id: int, profil_ids, *, include_vague_1: bool = False
+) -> bool:
+    """applicable_exigences's rule for one requirement already read, without a query."""
+    return (
+        exigence.rem_version_id == version_id
+        and exigence.nature == Nature.EXIGENCE
+        and exigence.profil_id in set(profil_ids)
+        and exigence.perimetre in _perimetres(include_vague_1)
     )
 
 

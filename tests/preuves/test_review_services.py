@@ -332,3 +332,72 @@ def test_an_infected_or_pending_file_is_never_previewable():
     assert fichier.preview_kind == ""  # AVI: no player in browsers, it downloads
     fichier.detected_mime = "video/quicktime"
     assert fichier.preview_kind == "video"
+
+
+def test_the_rule_for_one_requirement_is_the_dossiers_on_every_published_rem():
+    """exigence_applies (a verdict's check, without a query) and applicable_exigences
+    (the dossier) agree on every requirement of the real REMs, for each profile alone,
+    all of them, and with or without the wave-1 périmètre."""
+    from candidatures.enums import RemStatus
+    from candidatures.models import RemVersion
+    from candidatures.selectors.referentiel import applicable_exigences, exigence_applies
+    from segur_portal.demo import seed_referentiel
+
+    seed_referentiel()
+    versions = list(RemVersion.objects.filter(status=RemStatus.PUBLISHED))
+    assert versions
+    checked = 0
+    for version in versions:
+        every = list(Exigence.objects.filter(rem_version__dsr=version.dsr))
+        profils = sorted({e.profil_id for e in every if e.profil_id})
+        for chosen in [*([p] for p in profils), profils]:
+            for vague_1 in (False, True):
+                expected = set(
+                    applicable_exigences(version, chosen, include_vague_1=vague_1).values_list(
+                        "pk", flat=True
+                    )
+                )
+                found = {
+                    e.pk
+                    for e in every
+                    if exigence_applies(e, version.pk, chosen, include_vague_1=vague_1)
+                }
+                assert found == expected, (version, chosen, vague_1)
+                checked += 1
+    assert checked >= 4
+
+
+@pytest.mark.parametrize("why", ["autre_version", "autre_profil", "preconisation"])
+def test_a_verdict_on_a_requirement_outside_the_dossier_is_refused(why):
+    candidature, instructeur = instructing()
+    inside = _exigences(candidature, "INS.01")[0]
+    if why == "preconisation":
+        outside = _exigences(candidature, "PREC.03")[0]
+    elif why == "autre_profil":
+        chosen = set(candidature.profils.values_list("pk", flat=True))
+        outside = (
+            Exigence.objects.filter(rem_version=candidature.rem_version, nature="exigence")
+            .exclude(profil_id__in=chosen)
+            .first()
+        )
+    else:
+        from segur_portal.demo import seed_referentiel
+
+        seed_referentiel()
+        # A requirement of another REM version.
+        outside = (
+            Exigence.objects.exclude(rem_version=candidature.rem_version)
+            .filter(nature="exigence")
+            .first()
+        )
+    assert outside is not None
+    with pytest.raises(ValidationError, match="ne fait pas partie du dossier"):
+        instruction.verdict_record(
+            candidature=candidature, exigence=outside, verdict="conforme", comment="",
+            actor=instructeur,
+        )  # fmt: skip
+    instruction.verdict_record(
+        candidature=candidature, exigence=inside, verdict="conforme", comment="",
+        actor=instructeur,
+    )  # fmt: skip
+    assert list(ExigenceVerdict.objects.values_list("exigence_id", flat=True)) == [inside.pk]
