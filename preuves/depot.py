@@ -8,6 +8,7 @@ the requirement itself (one item, any proof format).
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -164,14 +165,13 @@ def _applicable(candidature: Candidature):
     )
 
 
-def applies_to(candidature: Candidature, exigence) -> bool:
-    """Whether the requirement (already read) is part of the candidature's dossier: the
-    rule of _applicable, without a query when the profiles were prefetched."""
-    return exigence_applies(
-        exigence,
-        candidature.rem_version_id,
-        [profil.pk for profil in candidature.profils.all()],
-        include_vague_1=candidature.wave_1_perimetre_applies,
+def applies_to(candidature: Candidature) -> Callable[[Exigence], bool]:
+    """Whether a requirement (already read) is part of the candidature's dossier: the
+    rule of _applicable, its profiles read once (not at all if prefetched)."""
+    profil_ids = {profil.pk for profil in candidature.profils.all()}
+    include_vague_1 = candidature.wave_1_perimetre_applies
+    return lambda exigence: exigence_applies(
+        exigence, candidature.rem_version_id, profil_ids, include_vague_1=include_vague_1
     )
 
 

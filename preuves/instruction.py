@@ -190,7 +190,8 @@ def verdicts_record(
         raise ValidationError(errors)
     # The requirements were just read: checked against the candidature's profiles
     # without a query (applicable_exigences's rule).
-    if not all(applies_to(candidature, exigence) for exigence in exigences):
+    applies = applies_to(candidature)
+    if not all(applies(exigence) for exigence in exigences):
         raise ValidationError("Cette exigence ne fait pas partie du dossier de la candidature.")
     with transaction.atomic():
         # Locked: a verdict never lands on an instruction being closed at the same time.

@@ -309,7 +309,7 @@ def exigence_applies(
     return (
         exigence.rem_version_id == version_id
         and exigence.nature == Nature.EXIGENCE
-        and exigence.profil_id in set(profil_ids)
+        and exigence.profil_id in profil_ids
         and exigence.perimetre in _perimetres(include_vague_1)
     )
 

@@ -203,6 +203,35 @@ def test_a_verdict_and_the_page_run_a_fixed_number_of_queries(client, django_ass
     assert counts[0][1] <= 19, counts
 
 
+def test_the_bulk_action_costs_the_same_queries_for_2_or_9_requirements(client):
+    """On the real DRIMbox dossier: the requirements are checked against the
+    candidature's profiles read once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from preuves.depot import _applicable
+    from tests.preuves.reviews import drimbox_instructing
+
+    candidature, instructeur = drimbox_instructing()
+    client.force_login(instructeur)
+    every = list(_applicable(candidature).order_by("position").values_list("pk", flat=True))
+    # The journal's first entry creates its head: not measured.
+    client.post(
+        _url(candidature, "dossier:review_bulk"), {"exigences": every[:1], "verdict": "conforme"}
+    )
+    counts = []
+    for chosen in (every[1:3], every[3:12]):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                _url(candidature, "dossier:review_bulk"),
+                {"exigences": chosen, "verdict": "conforme", "comment": ""},
+            )
+        assert response.status_code == 302
+        counts.append(len(queries))
+    assert ExigenceVerdict.objects.filter(candidature=candidature).count() == 12
+    assert counts[0] == counts[1], counts
+
+
 def test_the_bulk_action_records_one_verdict_for_the_ticked_requirements(instructor_client):
     candidature = instructor_client.candidature
     ins, gaz = _exigence(candidature, "INS.01"), _exigence(candidature, "GAZ.05")
