@@ -10,7 +10,9 @@ them: the database's converters (SQLite's dates and booleans, say) applied.
 
 On PostgreSQL the statement is also prepared, once per connection (PREPARE, then
 EXECUTE with the values): the server parses and plans it once, not at each request,
-which halves what the editors' dashboard's facts cost it. The connections plan prepared
+which halves what the editors' dashboard's facts cost it. The constants of the query
+are written into the prepared statement, so that its plan uses the partial indexes
+they select. The connections plan prepared
 statements once for all values (plan_cache_mode, settings.py); nothing else is prepared.
 A new connection (after CONN_MAX_AGE, a restart of the server) prepares again.
 
@@ -19,21 +21,12 @@ to the database as they are, so they are found again among the compiled paramete
 """
 
 import itertools
-import re
 from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 _NAMES = itertools.count(1)
-# Django's placeholders, and its escaped percent sign, outside the parameters.
-_PLACEHOLDER = re.compile(r"%([s%])")
-
-
-def _numbered(sql: str) -> str:
-    """Django's SQL with its %s as PostgreSQL's $1, $2…, for PREPARE."""
-    numbers = itertools.count(1)
-    return _PLACEHOLDER.sub(lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
 
 
 class CompiledQuery:
@@ -53,7 +46,7 @@ class CompiledQuery:
         compiler = queryset.query.get_compiler(alias)
         sql, params = compiler.as_sql()
         names = {value: name for name, value in self._sentinels.items()}
-        slots = [(names[param], None) if param in names else (None, param) for param in params]
+        slots = [(names[param], None) if param in names else ("", param) for param in params]
         missing = set(self._sentinels) - {name for name, _constant in slots}
         if missing:
             raise ValueError(f"sentinelles absentes de la requête compilée : {sorted(missing)}")
@@ -71,34 +64,42 @@ class CompiledQuery:
     def _run(self, alias: str, values: dict) -> tuple[list, tuple]:
         compiled = self._compiled.get(alias) or self._compile(alias)
         sql, slots, converters = compiled[:3]
-        params = [values[name] if name is not None else constant for name, constant in slots]
         connection = connections[alias]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                sql = self._prepared(connection, cursor, sql, len(params))
+                self._prepare(connection, cursor, sql, slots)
+                params = [values[name] for name, _constant in slots if name]
+                sql = f"EXECUTE {self._name}({', '.join(['%s'] * len(params))})"
+            else:
+                params = [values[name] if name else constant for name, constant in slots]
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:
             rows = [self._converted(row, converters, connection) for row in rows]
         return rows, compiled
 
-    def _prepared(self, connection, cursor, sql: str, count: int) -> str:
-        """The EXECUTE of this statement, prepared first if this connection has not
-        prepared it yet (the set of prepared names goes with the driver's connection)."""
+    def _prepare(self, connection, cursor, sql: str, slots: list) -> None:
+        """Prepare the statement if this connection has not yet (the set of prepared
+        names goes with the driver's connection). Its constants are written in it as
+        literals, quoted by the driver: a generic plan then uses the partial indexes
+        they select (the open sollicitations, say); the sentinels become $1, $2…"""
         prepared = connection.__dict__.get("segur_prepared")
         if prepared is None or prepared[0] is not connection.connection:
             prepared = connection.segur_prepared = (connection.connection, set())
-        if self._name not in prepared[1]:
-            # Through the driver's own cursor, as Django sets up a connection (its time
-            # zone, say): part of the connection, not of the request that happens to
-            # come first, so not among the queries a request is counted.
-            cursor.cursor.execute(f"PREPARE {self._name} AS {_numbered(sql)}")
-            prepared[1].add(self._name)
-        return (
-            f"EXECUTE {self._name}({', '.join(['%s'] * count)})"
-            if count
-            else f"EXECUTE {self._name}"
-        )
+        if self._name in prepared[1]:
+            return
+        from psycopg2.extensions import AsIs
+
+        numbers = itertools.count(1)
+        text = cursor.cursor.mogrify(
+            sql,
+            [AsIs(f"${next(numbers)}") if name else constant for name, constant in slots],
+        ).decode()
+        # Through the driver's own cursor, as Django sets up a connection (its time
+        # zone, say): part of the connection, not of the request that happens to come
+        # first, so not among the queries a request is counted.
+        cursor.cursor.execute(f"PREPARE {self._name} AS {text}")
+        prepared[1].add(self._name)
 
     @staticmethod
     def _converted(row: tuple, converters: list, connection) -> tuple:

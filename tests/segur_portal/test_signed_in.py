@@ -247,3 +247,23 @@ def test_a_compiled_query_keeps_the_percent_signs_of_its_sql():
     assert "%%" in query._compiled["default"][0]
     User.objects.filter(pk=user.pk).update(last_name="Jean-Dupont 100 %")
     assert query.rows(pk=user.pk) == [(user.pk,)]
+
+
+@postgresql_only
+def test_the_constants_are_written_into_the_prepared_statement_quoted():
+    """A constant becomes a literal of the prepared statement (its generic plan can use a
+    partial index on it), quoted by the driver: a quote in it stays data."""
+    user = UserFactory(last_name="O'Hara; DROP TABLE segur_portal_user; --")
+    query = CompiledQuery(
+        lambda pk: User.objects.filter(pk=pk, last_name=user.last_name).values_list("pk"),
+        pk=-1,
+    )
+    assert query.rows(pk=user.pk) == [(user.pk,)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE name = %s", [query._name]
+        )
+        (statement,) = cursor.fetchone()
+    assert "'O''Hara; DROP TABLE segur_portal_user; --'" in statement
+    assert "$1" in statement and "$2" not in statement
+    assert User.objects.filter(pk=user.pk).exists()
