@@ -1,12 +1,11 @@
-"""What every signed-in request reads (segur_portal/signed_in.py): the session and the
-account by statements compiled once (segur_portal/compiled.py), prepared on PostgreSQL,
-with Django's rules unchanged."""
+"""What every signed-in request reads (segur_portal/signed_in.py): the session and its
+account in one statement compiled once (segur_portal/compiled.py), prepared on
+PostgreSQL, with Django's rules unchanged."""
 
 import datetime
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.db.models import F
 from django.db.models.sql.compiler import SQLCompiler
@@ -16,9 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from segur_portal import signed_in
 from segur_portal.compiled import CompiledQuery
 from segur_portal.journal import journal_append
-from segur_portal.models import JournalEntry, Notification, User
+from segur_portal.models import JournalEntry, Notification, Session, User
 from segur_portal.signed_in import ModelBackend, SessionStore
 from tests.factories import UserFactory
 
@@ -44,19 +44,70 @@ def test_the_settings_name_these_lookups():
     assert "django.contrib.auth.backends.ModelBackend" not in settings.AUTHENTICATION_BACKENDS
 
 
-def test_a_signed_in_request_reads_its_session_and_account_once_each():
+def test_a_signed_in_request_reads_its_session_and_account_in_one_query():
     user = UserFactory()
     client = _signed_in(user)
     assert _is_signed_in(client)
     with CaptureQueriesContext(connection) as queries:
         assert _is_signed_in(client)
-    assert len(queries) == 3
+    # The session with its account, then the badge's count.
+    assert len(queries) == 2
     if connection.vendor == "postgresql":
-        prepared = {SessionStore._lookup._name, ModelBackend._lookup._name}
-        assert {q["sql"].split()[1].split("(")[0] for q in queries[:2]} == prepared
+        assert queries[0]["sql"].startswith(f"EXECUTE {SessionStore._lookup._name}(")
     else:
-        assert '"django_session"' in queries[0]["sql"]
-        assert '"segur_portal_user"' in queries[1]["sql"]
+        assert '"segur_portal_session"' in queries[0]["sql"]
+        assert '"segur_portal_user"' in queries[0]["sql"]
+
+
+def test_the_session_row_holds_the_account_signed_in_to_it():
+    user = UserFactory()
+    client = Client()
+    # A visitor's session (a message kept before signing in) has no account.
+    store = SessionStore()
+    store["note"] = "avant"
+    store.create()
+    assert Session.objects.get(session_key=store.session_key).account_id is None
+    client.force_login(user)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert Session.objects.get(session_key=key).account_id == user.pk
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_deleting_an_account_ends_its_sessions():
+    user = UserFactory()
+    client = _signed_in(user)
+    other = _signed_in(UserFactory())
+    User.objects.filter(pk=user.pk).delete()
+    assert not Session.objects.filter(account_id=user.pk).exists()
+    assert not _is_signed_in(client)
+    assert _is_signed_in(other)
+
+
+def test_the_account_read_with_the_session_serves_only_the_same_account_once():
+    """A session row naming another account than its data (written behind the portal's
+    back) is not trusted: the account the data names is read on its own. And the account
+    read with a session serves the request that read it, not a later one."""
+    user, other = UserFactory(), UserFactory()
+    client = _signed_in(user)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    Session.objects.filter(session_key=key).update(account=other)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert response.wsgi_request.user.pk == user.pk
+    # Read with the session, then the account deactivated: a new request reads it again.
+    SessionStore(key).load()
+    assert signed_in._read_with_session.get().pk == other.pk
+    User.objects.filter(pk=other.pk).update(is_active=False)
+    Client().get(reverse("login"))  # another request, no session: it starts empty
+    assert signed_in._read_with_session.get() is None
+    assert ModelBackend().get_user(other.pk) is None
+    # Taken once: a second lookup in the same request reads the account afresh.
+    Session.objects.filter(session_key=key).update(account=user)
+    SessionStore(key).load()
+    assert ModelBackend().get_user(user.pk).pk == user.pk
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert ModelBackend().get_user(user.pk) is None
 
 
 def test_a_signed_in_request_compiles_no_sql_for_its_session_and_account(monkeypatch):
@@ -73,7 +124,7 @@ def test_a_signed_in_request_compiles_no_sql_for_its_session_and_account(monkeyp
     monkeypatch.setattr(SQLCompiler, "as_sql", counted)
     with CaptureQueriesContext(connection) as queries:
         assert _is_signed_in(client)
-    assert len(queries) == 3
+    assert len(queries) == 2
     assert compiled == [Notification]
 
 
@@ -132,7 +183,7 @@ def test_an_expired_session_is_no_session():
 
 @pytest.mark.parametrize(
     "key",
-    ["k" * 32, "", "x", "'; DELETE FROM django_session; --", "é" * 40, "a" * 5000],
+    ["k" * 32, "", "x", "'; DELETE FROM segur_portal_session; --", "é" * 40, "a" * 5000],
 )
 def test_a_forged_session_key_is_no_session(key):
     other = _signed_in(UserFactory())
