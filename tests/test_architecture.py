@@ -13,7 +13,11 @@ from django.template.loader import get_template
 ROOT = Path(settings.BASE_DIR)
 OUR_APPS = ["segur_portal", "candidatures", "preuves", "college"]
 # Foreign keys to a user that may cascade: data that belongs to the user alone.
-USER_FK_CASCADE_ALLOWED = {("segur_portal", "Notification", "recipient")}
+USER_FK_CASCADE_ALLOWED = {
+    ("segur_portal", "Notification", "recipient"),
+    # A session signed in to the account: deleting the account ends it.
+    ("segur_portal", "Session", "account"),
+}
 
 
 def _our_models():
