@@ -478,6 +478,7 @@ SWEEPERS = [
     "college.services.seances_plan",
     "college.services.seances_sweep",
     "college.services.reserves_sweep",
+    "segur_portal.signed_in.sessions_sweep",
     # Last: the day it closes holds what the sweepers above recorded.
     "segur_portal.journal.journal_sweep",
 ]

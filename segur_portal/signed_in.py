@@ -12,10 +12,12 @@ reads it alone otherwise. A signed-in request that does little else (the notific
 badge asked for each minute, a page served from the account's cache) costs half what
 it did.
 
-SESSION_ENGINE names this module; AUTHENTICATION_BACKENDS names its ModelBackend.
+SESSION_ENGINE names this module; AUTHENTICATION_BACKENDS names its ModelBackend; the
+periodic sweep deletes the sessions past their expiry date (sessions_sweep).
 """
 
 import contextvars
+from datetime import datetime
 
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth import backends as auth_backends
@@ -114,3 +116,22 @@ class ModelBackend(auth_backends.ModelBackend):
             found = self._lookup.instances(pk=pk)
             user = found[0] if found else None
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+# Sessions past their expiry date deleted by one sweep at most: the rest wait a minute.
+EXPIRED_SESSIONS_PER_SWEEP = 5_000
+
+
+def sessions_sweep(*, now: datetime) -> int:
+    """Sweep: delete the sessions past their expiry date (no request can use them any
+    more), at most EXPIRED_SESSIONS_PER_SWEEP a run, found on the expiry date's index.
+    Returns how many."""
+    model = SessionStore.get_model_class()
+    expired = list(
+        model.objects.filter(expire_date__lte=now).values_list("pk", flat=True)[
+            :EXPIRED_SESSIONS_PER_SWEEP
+        ]
+    )
+    if not expired:
+        return 0
+    return model.objects.filter(pk__in=expired).delete()[0]

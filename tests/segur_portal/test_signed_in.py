@@ -318,3 +318,24 @@ def test_the_constants_are_written_into_the_prepared_statement_quoted():
     assert "'O''Hara; DROP TABLE segur_portal_user; --'" in statement
     assert "$1" in statement and "$2" not in statement
     assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_the_sweep_deletes_the_expired_sessions_only_a_bounded_number_a_run(monkeypatch):
+    now = timezone.now()
+    live = _signed_in(UserFactory())
+    for n in range(5):
+        store = SessionStore()
+        store["n"] = n
+        store.create()
+        Session.objects.filter(session_key=store.session_key).update(
+            expire_date=now - datetime.timedelta(minutes=n)
+        )
+    assert "segur_portal.signed_in.sessions_sweep" in settings.SWEEPERS
+    monkeypatch.setattr(signed_in, "EXPIRED_SESSIONS_PER_SWEEP", 3)
+    with CaptureQueriesContext(connection) as queries:
+        assert signed_in.sessions_sweep(now=now) == 3
+    assert len(queries) == 2
+    assert signed_in.sessions_sweep(now=now) == 2
+    assert signed_in.sessions_sweep(now=now) == 0
+    assert Session.objects.count() == 1
+    assert _is_signed_in(live)
