@@ -56,7 +56,22 @@
     wasTicked[block.id] = Boolean(box && box.checked);
   });
 
+  // The verdict filter's choices say their counts too: kept equal to the counts the
+  // answer brought (without this script the page, reloaded, shows them right).
+  function syncFilterCounts() {
+    document.querySelectorAll("#review-counts [data-statut]").forEach(function (link) {
+      var option = document.querySelector(
+        "#filtre-statut option[value='" + link.getAttribute("data-statut") + "']"
+      );
+      if (option && option.hasAttribute("data-label")) {
+        option.textContent = option.getAttribute("data-label") + " (" +
+          link.getAttribute("data-count") + ")";
+      }
+    });
+  }
+
   document.addEventListener("htmx:afterSettle", function () {
+    syncFilterCounts();
     Object.keys(wasTicked).forEach(function (id) {
       var box = document.querySelector("#" + id + " input[name=exigences]");
       if (box) { box.checked = wasTicked[id]; }

@@ -84,6 +84,14 @@ def test_the_instructor_reviews_the_drimbox_dossier_in_place(page):
         f"Verdict « Non conforme » enregistré sur {identifier}."
     )
     expect(page.locator("#review-counts")).to_contain_text("Non conforme : 1")
+    # The filter's choices say the same counts, the chosen one still chosen.
+    expect(page.locator("#filtre-statut option[value=non_conforme]")).to_have_text(
+        "Non conforme (1)"
+    )
+    expect(page.locator("#filtre-statut option[value=sans_verdict]")).to_have_text(
+        "Sans verdict (188)"
+    )
+    expect(page.locator("#filtre-statut")).to_have_value("sans_verdict")
     # No reload: the page's state, its address (the filters) and the scroll are kept.
     assert page.evaluate("window.sansRechargement") is True
     expect(page).to_have_url(re.compile(r"statut=sans_verdict&section=SSI%2FGEN"))
