@@ -65,9 +65,18 @@ def test_the_workspace_opens_with_no_verdict_preselected(instructor_client):
     assert len(radios) == 2 * 3  # three requirements in a Général-only dossier
     assert not [radio for radio in radios if "checked" in radio]
     # Filters with their counts; no verdict yet.
-    assert '<option value="sans_verdict">Sans verdict (3)</option>' in content
-    assert '<option value="non_conforme">Non conforme (0)</option>' in content
-    assert '<option value="complement">Complément demandé (0)</option>' in content
+    assert (
+        '<option value="sans_verdict" data-label="Sans verdict">Sans verdict (3)</option>'
+        in content
+    )
+    assert (
+        '<option value="non_conforme" data-label="Non conforme">Non conforme (0)</option>'
+        in content
+    )
+    assert (
+        '<option value="complement" data-label="Complément demandé">Complément demandé (0)</option>'
+        in content
+    )
     assert "(3)</option>" in content and "Toutes les sections" in content
 
 
